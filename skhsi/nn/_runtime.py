@@ -1,0 +1,99 @@
+"""Device choice, seeding and chunked inference for torch modules."""
+
+import copy
+
+import numpy as np
+import torch
+
+__all__ = ["resolve_device", "make_generator", "apply_module", "as_numpy", "as_tensor"]
+
+
+def resolve_device(device):
+    """Return the torch device string for ``device``.
+
+    ``"auto"`` picks ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
+    Asking for CUDA on a machine without it is a clear error rather than a crash
+    deep inside torch.
+    """
+    if device is None or device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    name = str(device)
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='cpu' or device='auto'."
+        )
+    return name
+
+
+def make_generator(seed):
+    """A CPU ``torch.Generator`` seeded with ``seed`` (global RNGs are untouched)."""
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def as_tensor(X, device="cpu"):
+    """Float32 tensor view of ``X`` (copied when ``X`` is read-only or not float32)."""
+    X = np.asarray(X)
+    if X.dtype != np.float32 or not X.flags.c_contiguous or not X.flags.writeable:
+        X = np.array(X, dtype=np.float32, order="C")
+    return torch.from_numpy(X).to(device)
+
+
+def as_numpy(tensor):
+    """Detached CPU numpy copy of a tensor."""
+    return tensor.detach().cpu().numpy()
+
+
+def apply_module(module, X, *, batch_size, device="cpu", out_dim=None):
+    """Run ``module`` over the rows of ``X`` in chunks of ``batch_size`` pixels.
+
+    The module is evaluated in inference mode on ``device``; a copy is moved
+    there when it lives elsewhere, so the caller's module stays on the CPU.
+    Memory stays flat: only one chunk is converted to a tensor at a time and
+    the result is written into one preallocated float32 array.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a float32 tensor ``(n, C)`` to ``(n,)`` or ``(n, K)``.
+    X : ndarray of shape (n_pixels, C)
+    batch_size : int
+    device : str
+    out_dim : int or None
+        Width of the output; ``None`` for one value per pixel. Found from the
+        first chunk when not given.
+
+    Returns
+    -------
+    ndarray of shape (n_pixels,) or (n_pixels, K), float32
+    """
+    device = resolve_device(device)
+    if _module_device(module) != torch.device(device):
+        module = copy.deepcopy(module).to(device)
+    was_training = module.training
+    module.eval()
+    n = X.shape[0]
+    out = None
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                chunk = as_tensor(X[start:start + batch_size], device)
+                result = module(chunk)
+                if out is None:
+                    shape = (n,) + tuple(result.shape[1:])
+                    out = np.empty(shape, dtype=np.float32)
+                out[start:start + len(chunk)] = as_numpy(result)
+    finally:
+        module.train(was_training)
+    if out is None:
+        shape = (0,) if out_dim is None else (0, out_dim)
+        out = np.empty(shape, dtype=np.float32)
+    return out
+
+
+def _module_device(module):
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
