@@ -91,8 +91,6 @@ def _check_decisions(y_pred):
 def _check_decision_pair(y_true, y_pred):
     t, p = np.asarray(y_true), np.asarray(y_pred)
     _check_same_shape(t, p, "y_pred")
-    if t.size == 0:
-        raise ValueError("y_true is empty; expected a mask with at least one pixel.")
     t, p = _check_mask(t), _check_decisions(p)
     zero_division = 0.0 if (t.any() or p.any()) else 1.0
     return t, p, zero_division
@@ -121,16 +119,35 @@ def _check_beta(beta):
         raise ValueError(f"beta must be positive; got {beta!r}.")
 
 
+# ------------------------------------------------------------------------- docstrings
+_Y_TRUE = """Parameters
+    ----------
+    y_true : array-like of bool or {0, 1}, any shape
+        Ground-truth mask, True = anomaly."""
+_SCORE_PARAMS = _Y_TRUE + """
+    scores : array-like of float, same shape as ``y_true``
+        Anomaly scores, higher = more anomalous."""
+_DECISION_PARAMS = _Y_TRUE + """
+    y_pred : array-like, same shape as ``y_true``
+        Decisions: boolean or 0/1 mask (True = anomaly) or outlier labels
+        in {-1, +1} (-1 = anomaly)."""
+
+
+def _fill_params(text):
+    def decorate(func):
+        if func.__doc__:  # None under python -OO
+            func.__doc__ = func.__doc__.replace("{params}", text)
+        return func
+
+    return decorate
+
+
 # ------------------------------------------------------------------------- score metrics
+@_fill_params(_SCORE_PARAMS)
 def roc_auc(y_true, scores):
     """Area under the ROC curve of anomaly scores, pooled over all pixels.
 
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    scores : array-like of float, same shape as ``y_true``
-        Anomaly scores, higher = more anomalous.
+    {params}
 
     Returns
     -------
@@ -147,15 +164,11 @@ def roc_auc(y_true, scores):
     return float(_skm.roc_auc_score(y, s))
 
 
+@_fill_params(_SCORE_PARAMS)
 def average_precision(y_true, scores):
     """Average precision (area under the precision-recall curve), pooled.
 
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    scores : array-like of float, same shape as ``y_true``
-        Anomaly scores, higher = more anomalous.
+    {params}
 
     Returns
     -------
@@ -172,15 +185,11 @@ def average_precision(y_true, scores):
     return float(_skm.average_precision_score(y, s))
 
 
+@_fill_params(_SCORE_PARAMS)
 def recall_at_fpr(y_true, scores, *, fpr=0.01):
     """Highest recall whose false-positive rate is at most ``fpr``.
 
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    scores : array-like of float, same shape as ``y_true``
-        Anomaly scores, higher = more anomalous.
+    {params}
     fpr : float in [0, 1], default=0.01
         Largest admissible fraction of normal pixels flagged.
 
@@ -201,18 +210,14 @@ def recall_at_fpr(y_true, scores, *, fpr=0.01):
     return float(tprs[fprs <= fpr].max())
 
 
+@_fill_params(_SCORE_PARAMS)
 def threshold_for_recall(y_true, scores, *, recall=0.95):
     """Highest threshold whose recall reaches ``recall`` (a high-recall operating point).
 
     Pixels with ``scores >= threshold`` are flagged; any higher threshold misses
     the target.
 
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    scores : array-like of float, same shape as ``y_true``
-        Anomaly scores, higher = more anomalous.
+    {params}
     recall : float in (0, 1], default=0.95
         Target fraction of anomalous pixels to flag.
 
@@ -234,17 +239,13 @@ def threshold_for_recall(y_true, scores, *, recall=0.95):
     return float(positives[np.argmax(reached)])
 
 
+@_fill_params(_SCORE_PARAMS)
 def best_fbeta_threshold(y_true, scores, *, beta=1.0):
     """Threshold maximising F-beta, and that F-beta.
 
     Ties go to the highest threshold (fewest flagged pixels).
 
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    scores : array-like of float, same shape as ``y_true``
-        Anomaly scores, higher = more anomalous.
+    {params}
     beta : float > 0, default=1.0
         Weight of recall relative to precision.
 
@@ -272,20 +273,12 @@ def best_fbeta_threshold(y_true, scores, *, beta=1.0):
 
 
 # ---------------------------------------------------------------------- decision metrics
-_DECISION_PARAMS = """
-    Parameters
-    ----------
-    y_true : array-like of bool or {0, 1}, any shape
-        Ground-truth mask, True = anomaly.
-    y_pred : array-like, same shape as ``y_true``
-        Decisions: boolean or 0/1 mask (True = anomaly) or outlier labels
-        in {-1, +1} (-1 = anomaly)."""
-
-
+@_fill_params(_DECISION_PARAMS)
 def iou(y_true, y_pred):
     """Intersection over union of the anomaly masks (Jaccard index).
 
     Two empty masks give 1.0.
+
     {params}
 
     Returns
@@ -296,17 +289,19 @@ def iou(y_true, y_pred):
     --------
     >>> iou([1, 1, 0, 0], [1, 0, 1, 0])
     0.3333333333333333
-    >>> iou([0, 0], [1, 1])  # {{-1, +1}} labels: nothing flagged, nothing to find
+    >>> iou([0, 0], [1, 1])  # {-1, +1} labels: nothing flagged, nothing to find
     1.0
     """
     t, p, zd = _check_decision_pair(y_true, y_pred)
     return float(_skm.jaccard_score(t, p, zero_division=zd))
 
 
+@_fill_params(_DECISION_PARAMS)
 def precision(y_true, y_pred):
     """Fraction of flagged pixels that are anomalies.
 
     With nothing flagged: 1.0 if ``y_true`` is empty too, else 0.0.
+
     {params}
 
     Returns
@@ -322,10 +317,12 @@ def precision(y_true, y_pred):
     return float(_skm.precision_score(t, p, zero_division=zd))
 
 
+@_fill_params(_DECISION_PARAMS)
 def recall(y_true, y_pred):
     """Fraction of anomalous pixels that are flagged.
 
     With no anomalies: 1.0 if nothing is flagged either, else 0.0.
+
     {params}
 
     Returns
@@ -341,10 +338,12 @@ def recall(y_true, y_pred):
     return float(_skm.recall_score(t, p, zero_division=zd))
 
 
+@_fill_params(_DECISION_PARAMS)
 def fbeta(y_true, y_pred, *, beta=1.0):
     """F-beta score of the decisions; ``beta > 1`` favours recall.
 
     Two empty masks give 1.0.
+
     {params}
     beta : float > 0, default=1.0
         Weight of recall relative to precision.
@@ -361,11 +360,6 @@ def fbeta(y_true, y_pred, *, beta=1.0):
     _check_beta(beta)
     t, p, zd = _check_decision_pair(y_true, y_pred)
     return float(_skm.fbeta_score(t, p, beta=beta, zero_division=zd))
-
-
-for _f in (iou, precision, recall, fbeta):
-    if _f.__doc__:  # None under python -OO
-        _f.__doc__ = _f.__doc__.format(params=_DECISION_PARAMS)
 
 
 # ------------------------------------------------------------------------------- scorers
