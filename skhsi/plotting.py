@@ -36,8 +36,9 @@ __all__ = [
     "rgb_band_indices",
 ]
 
-# Okabe-Ito hues, distinguishable with the common colour-vision deficiencies.
-_TP_COLOR, _FP_COLOR, _FN_COLOR = "#00C08B", "#E8412C", "#F0E442"
+# Cyan, magenta, yellow: apart from each other (also for the common colour-vision
+# deficiencies) and from the greens, reds and browns of natural scenes.
+_TP_COLOR, _FP_COLOR, _FN_COLOR = "#22D3EE", "#FF2BD6", "#FFE119"
 _CHANCE_GID = "skhsi-chance"
 
 
@@ -293,7 +294,9 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     for name, where, color in classes:
         layer[where] = (*to_rgb(color), alpha)
         handles.append(Patch(facecolor=color, edgecolor="black", label=f"{name}: {where.sum()}"))
-    ax = _new_axes(ax)
+    if ax is None:  # room on the right for the legend, image kept to the left
+        ax = _new_axes(None, figsize=(7.5, 4.8))
+        ax.set_anchor("W")
     ax.imshow(false_rgb(cube, wavelengths), interpolation="nearest")
     ax.imshow(layer, interpolation="nearest")
     ax.set_xticks([])
@@ -534,6 +537,8 @@ def plot_training_history(history, *, keys=None, ax=None):
     >>> [a.get_ylabel() for a in fig.axes]
     ['train_loss', 'radius']
     """
+    from matplotlib.ticker import MaxNLocator
+
     rows = history.to_list() if hasattr(history, "to_list") else history
     rows = list(rows) if rows is not None else []
     if not rows:
@@ -578,4 +583,5 @@ def plot_training_history(history, *, keys=None, ax=None):
         panel.set_ylabel(key)
         panel.grid(alpha=0.3)
     axes[-1].set_xlabel("epoch")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
