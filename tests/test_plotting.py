@@ -114,7 +114,7 @@ def test_heatmap_constant_map_gives_zeros_without_warning():
 
 
 def test_heatmap_draws_on_given_axes(rng):
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert plot_score_heatmap(rng.random((3, 3)), ax=ax, colorbar=False) is ax
 
 
@@ -205,9 +205,21 @@ def test_overlay_paints_three_distinct_colours(cube, tiny_masks):
     assert len({to_rgba(h.get_facecolor()) for h in handles}) == 3
 
 
+@pytest.mark.parametrize("shape", [(100, 80), (80, 100), (40, 160), (8, 300), (3, 4)])
+def test_overlay_legend_sits_beside_the_image_inside_the_figure(rng, shape):
+    mask = np.zeros(shape, dtype=bool)
+    mask[:3, :3] = True
+    ax = plot_detection_overlay(rng.random(shape + (5,)), mask, mask[::-1] | mask)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
+    assert legend.x1 <= ax.figure.bbox.x1 and legend.y0 >= ax.figure.bbox.y0
+
+
 def test_overlay_validation(cube, tiny_masks):
     truth, pred = tiny_masks
-    with pytest.raises(ValueError, match=r"mask_pred must have shape \(3, 4\); got shape \(4, 3\)"):
+    match = r"mask_pred must have shape \(3, 4\); got shape \(4, 3\)"
+    with pytest.raises(ValueError, match=match):
         plot_detection_overlay(cube[:3, :4], truth, pred.T)
     with pytest.raises(ValueError, match=r"pred == -1"):
         plot_detection_overlay(cube[:3, :4], truth, np.where(pred, -1, 1))
@@ -318,7 +330,10 @@ def test_precision_recall_legend_ap_equals_sklearn(rng):
     ax = plot_precision_recall_curve(y, scores)
     ap = float(re.fullmatch(r"AP = ([\d.]+)", legend_texts(ax)[0]).group(1))
     assert ap == pytest.approx(average_precision_score(y.ravel(), scores.ravel()), abs=5e-5)
-    assert legend_texts(ax)[1].startswith("chance (prevalence = ")
+    assert legend_texts(ax)[1] == f"chance (prevalence = {y.mean():.3g})"
+    plot_precision_recall_curve(y, rng.random(y.shape), ax=ax, label="noise")
+    assert legend_texts(ax)[2].startswith("noise (AP = ")
+    assert ax.get_xlabel() == "recall" and ax.get_ylabel() == "precision"
 
 
 @pytest.mark.parametrize("plot", [plot_roc_curve, plot_precision_recall_curve])
