@@ -1,0 +1,424 @@
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
+
+import skhsi  # noqa: E402
+from skhsi.plotting import (  # noqa: E402
+    false_rgb,
+    plot_band_importance,
+    plot_detection_overlay,
+    plot_precision_recall_curve,
+    plot_roc_curve,
+    plot_score_heatmap,
+    plot_spectra_by_label,
+    plot_training_history,
+    rgb_band_indices,
+)
+
+DATA = Path(skhsi.__file__).parent / "datasets" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def cube(rng):
+    return rng.random((6, 7, 12))
+
+
+@pytest.fixture
+def wavelengths():
+    return np.linspace(400.0, 950.0, 12)  # 50 nm steps
+
+
+@pytest.fixture
+def tiny_masks():
+    truth = np.array([[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=bool)
+    pred = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=bool)
+    return truth, pred  # TP 2, FP 2, FN 2 at distinct pixels
+
+
+@pytest.fixture
+def history():
+    return [
+        {"epoch": e, "train_loss": 1.0 / e, "radius": 2.0 - 0.1 * e, "n_outside": 10 - e,
+         "valid_auc": (0.8 + 0.01 * e) if e % 2 == 0 else None,
+         "train_loss_best": e == 3, "batches": [{"train_loss": 1.0}], "dur": 0.5}
+        for e in range(1, 6)
+    ]
+
+
+@pytest.fixture(scope="module")
+def hydice():
+    data = np.load(DATA / "hydice.npz")
+    return data["cube"], data["mask"]
+
+
+def global_rx(cube):
+    """Mahalanobis distance of every pixel to the scene mean (global RX)."""
+    pixels = cube.reshape(-1, cube.shape[-1]).astype(float)
+    centred = pixels - pixels.mean(axis=0)
+    inv_cov = np.linalg.pinv(np.cov(pixels, rowvar=False))
+    return np.einsum("ij,jk,ik->i", centred, inv_cov, centred).reshape(cube.shape[:2])
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+# ------------------------------------------------------------------------------ heatmap
+def test_heatmap_image_is_min_max_normalised_scores(rng):
+    scores = rng.normal(size=(9, 11)) * 5 + 3
+    ax = plot_score_heatmap(scores, title="RX")
+    assert isinstance(ax, Axes)
+    expected = (scores - scores.min()) / (scores.max() - scores.min())
+    np.testing.assert_allclose(ax.images[0].get_array(), expected)
+    assert ax.get_title() == "RX"
+    assert len(ax.figure.axes) == 2  # image + colour bar
+
+
+def test_heatmap_without_normalisation_or_colorbar(rng):
+    scores = rng.random((4, 5)) * 100
+    ax = plot_score_heatmap(scores, normalize=False, colorbar=False)
+    np.testing.assert_allclose(ax.images[0].get_array(), scores)
+    assert len(ax.figure.axes) == 1
+
+
+def test_heatmap_constant_map_gives_zeros_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_score_heatmap(np.full((3, 3), 7.0))
+    np.testing.assert_array_equal(ax.images[0].get_array(), np.zeros((3, 3)))
+
+
+def test_heatmap_draws_on_given_axes(rng):
+    _, ax = plt.subplots()
+    assert plot_score_heatmap(rng.random((3, 3)), ax=ax, colorbar=False) is ax
+
+
+def test_heatmap_rejects_nan_and_wrong_shape():
+    scores = np.ones((3, 3))
+    scores[1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        plot_score_heatmap(scores)
+    with pytest.raises(ValueError, match=r"shape \(H, W\); got shape \(2, 3, 4\)"):
+        plot_score_heatmap(np.ones((2, 3, 4)))
+
+
+# ---------------------------------------------------------------------------- false RGB
+def test_rgb_band_indices_nearest_wavelengths(wavelengths):
+    # 400, 450, ..., 950 nm: 640 -> 650 (index 5), 550 -> 550 (3), 460 -> 450 (1)
+    assert rgb_band_indices(wavelengths, 12) == (5, 3, 1)
+    assert rgb_band_indices(wavelengths, 12, rgb_nm=(900, 2000, 0)) == (10, 11, 0)
+
+
+def test_rgb_band_indices_without_wavelengths_use_band_fractions():
+    assert rgb_band_indices(None, 101) == (75, 50, 25)
+    assert rgb_band_indices(None, 162) == (121, 80, 40)
+    assert rgb_band_indices(None, 1) == (0, 0, 0)
+
+
+def test_rgb_band_indices_validation(wavelengths):
+    with pytest.raises(ValueError, match=r"shape \(12,\).*got shape \(11,\)"):
+        rgb_band_indices(wavelengths[:-1], 12)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        rgb_band_indices(wavelengths[::-1], 12)
+    with pytest.raises(ValueError, match="positive integer"):
+        rgb_band_indices(None, 0)
+    with pytest.raises(ValueError, match="rgb_nm must hold 3"):
+        rgb_band_indices(wavelengths, 12, rgb_nm=(600, 500))
+
+
+def test_false_rgb_uses_the_selected_bands(cube, wavelengths):
+    rgb = false_rgb(cube, wavelengths, percentiles=(0, 100))
+    for channel, band in enumerate((5, 3, 1)):
+        b = cube[..., band]
+        np.testing.assert_allclose(rgb[..., channel], (b - b.min()) / (b.max() - b.min()))
+
+
+def test_false_rgb_is_in_unit_range_and_clips(cube):
+    rgb = false_rgb(cube * 1000 + 7)
+    assert rgb.shape == (6, 7, 3) and rgb.dtype == np.float64
+    assert rgb.min() == 0.0 and rgb.max() == 1.0
+    assert (rgb == 0).sum() >= 3 and (rgb == 1).sum() >= 3  # the 2 % tails are clipped
+
+
+def test_false_rgb_constant_band_and_integer_cube():
+    cube = np.full((4, 4, 5), 9, dtype=np.uint16)
+    np.testing.assert_array_equal(false_rgb(cube), np.zeros((4, 4, 3)))
+
+
+def test_false_rgb_validation(cube):
+    with pytest.raises(ValueError, match=r"cube must have shape \(H, W, C\); got shape \(6, 7\)"):
+        false_rgb(cube[..., 0])
+    with pytest.raises(ValueError, match="percentiles"):
+        false_rgb(cube, percentiles=(98, 2))
+    bad = cube.copy()
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="cube contains NaN or inf"):
+        false_rgb(bad)
+
+
+# ------------------------------------------------------------------------------ overlay
+def test_overlay_legend_counts_tp_fp_fn(cube, tiny_masks):
+    truth, pred = tiny_masks
+    ax = plot_detection_overlay(cube[:3, :4], truth, pred)
+    assert isinstance(ax, Axes)
+    counts = {}
+    for text in legend_texts(ax):
+        name, n = re.fullmatch(r"(.+): (\d+)", text).groups()
+        counts[name] = int(n)
+    assert counts == {"true positive": 2, "false positive": 2, "missed (false negative)": 2}
+
+
+def test_overlay_paints_three_distinct_colours(cube, tiny_masks):
+    truth, pred = tiny_masks
+    ax = plot_detection_overlay(cube[:3, :4], truth.astype(int), pred, alpha=0.5)
+    layer = np.asarray(ax.images[1].get_array())
+    tp, fp, fn = layer[0, 0], layer[0, 2], layer[0, 1]
+    assert len({tuple(tp), tuple(fp), tuple(fn)}) == 3
+    assert tp[3] == fp[3] == fn[3] == 0.5
+    assert layer[1, 0, 3] == 0  # true negatives stay transparent
+    handles = ax.get_legend().legend_handles
+    assert len({to_rgba(h.get_facecolor()) for h in handles}) == 3
+
+
+@pytest.mark.parametrize("shape", [(100, 80), (80, 100), (40, 160), (8, 300), (3, 4)])
+def test_overlay_legend_sits_beside_the_image_inside_the_figure(rng, shape):
+    mask = np.zeros(shape, dtype=bool)
+    mask[:3, :3] = True
+    ax = plot_detection_overlay(rng.random(shape + (5,)), mask, mask[::-1] | mask)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
+    assert legend.x1 <= ax.figure.bbox.x1 and legend.y0 >= ax.figure.bbox.y0
+
+
+def test_overlay_validation(cube, tiny_masks):
+    truth, pred = tiny_masks
+    match = r"mask_pred must have shape \(3, 4\); got shape \(4, 3\)"
+    with pytest.raises(ValueError, match=match):
+        plot_detection_overlay(cube[:3, :4], truth, pred.T)
+    with pytest.raises(ValueError, match=r"pred == -1"):
+        plot_detection_overlay(cube[:3, :4], truth, np.where(pred, -1, 1))
+    with pytest.raises(ValueError, match="alpha"):
+        plot_detection_overlay(cube[:3, :4], truth, pred, alpha=2)
+
+
+# ------------------------------------------------------------------------------ spectra
+def test_spectra_by_label_means_and_bands(cube, wavelengths):
+    mask = np.zeros(cube.shape[:2], dtype=bool)
+    mask[:2, :3] = True
+    ax = plot_spectra_by_label(cube, mask, wavelengths=wavelengths, labels=("bg", "target"))
+    background, anomaly = ax.get_lines()
+    np.testing.assert_allclose(background.get_xdata(), wavelengths)
+    np.testing.assert_allclose(anomaly.get_ydata(), cube[mask].mean(axis=0))
+    np.testing.assert_allclose(background.get_ydata(), cube[~mask].mean(axis=0))
+    assert [line.get_label() for line in (background, anomaly)] == ["bg (n=36)", "target (n=6)"]
+    assert len(ax.collections) == 2  # one shaded ± std band per label
+    assert ax.get_xlabel() == "wavelength (nm)"
+
+
+def test_spectra_by_label_band_index_and_empty_label(cube):
+    ax = plot_spectra_by_label(cube, np.zeros(cube.shape[:2], dtype=bool))
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(12))
+    assert ax.get_xlabel() == "band index"
+
+
+def test_spectra_by_label_validation(cube, wavelengths):
+    mask = np.zeros(cube.shape[:2], dtype=bool)
+    with pytest.raises(ValueError, match=r"wavelengths must have shape \(12,\)"):
+        plot_spectra_by_label(cube, mask, wavelengths=wavelengths[:5])
+    with pytest.raises(ValueError, match=r"mask must have shape \(6, 7\); got shape \(7, 6\)"):
+        plot_spectra_by_label(cube, mask.T)
+    with pytest.raises(ValueError, match="labels must hold 2"):
+        plot_spectra_by_label(cube, mask, labels=("only",))
+
+
+# ----------------------------------------------------------------------------- training
+def test_training_history_one_panel_per_numeric_key(history):
+    fig = plot_training_history(history)
+    assert isinstance(fig, Figure)
+    assert [a.get_ylabel() for a in fig.axes] == [
+        "train_loss", "radius", "n_outside", "valid_auc", "dur"]
+    loss = fig.axes[0].get_lines()[0]
+    np.testing.assert_allclose(loss.get_xdata(), [1, 2, 3, 4, 5])
+    np.testing.assert_allclose(loss.get_ydata(), [1 / e for e in range(1, 6)])
+    auc = fig.axes[3].get_lines()[0]  # valid only on even epochs
+    np.testing.assert_allclose(auc.get_xdata(), [2, 4])
+    assert fig.axes[-1].get_xlabel() == "epoch"
+
+
+def test_training_history_to_list_and_keys(history):
+    class History:
+        def to_list(self):
+            return history
+
+    fig = plot_training_history(History(), keys=["radius"])
+    assert [a.get_ylabel() for a in fig.axes] == ["radius"]
+    no_epoch = [{"loss": v} for v in (3.0, np.float32(2.0))]
+    line = plot_training_history(no_epoch).axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), [1, 2])
+
+
+def test_training_history_on_given_axes(history):
+    fig, axes = plt.subplots(1, 2)
+    assert plot_training_history(history, keys=["train_loss", "radius"], ax=axes) is fig
+    with pytest.raises(ValueError, match=r"one Axes per key \(2\); got 1"):
+        plot_training_history(history, keys=["train_loss", "radius"], ax=axes[0])
+
+
+def test_training_history_validation(history):
+    with pytest.raises(ValueError, match="history is empty"):
+        plot_training_history([])
+    with pytest.raises(ValueError, match=r"\['batches'\] are not numeric"):
+        plot_training_history(history, keys=["batches"])
+    with pytest.raises(ValueError, match="no numeric entries"):
+        plot_training_history([{"epoch": 1, "note": "x"}])
+    with pytest.raises(ValueError, match="list of dicts"):
+        plot_training_history([0.5, 0.4])
+
+
+# ------------------------------------------------------------------------------- curves
+def test_roc_legend_auc_equals_sklearn(rng):
+    y = rng.random((3, 10, 10)) < 0.1
+    scores = rng.normal(size=y.shape) + 1.5 * y
+    ax = plot_roc_curve(y, scores, label="RX")
+    assert isinstance(ax, Axes)
+    text = legend_texts(ax)[0]
+    auc = float(re.fullmatch(r"RX \(AUC = ([\d.]+)\)", text).group(1))
+    assert auc == pytest.approx(roc_auc_score(y.ravel(), scores.ravel()), abs=5e-5)
+    chance = [line for line in ax.get_lines() if line.get_label() == "chance"]
+    assert len(chance) == 1
+    np.testing.assert_array_equal(chance[0].get_xydata(), [[0, 0], [1, 1]])
+
+
+def test_roc_curves_share_one_chance_line(rng):
+    y = rng.random(200) < 0.2
+    ax = plot_roc_curve(y, rng.random(200), label="a")
+    plot_roc_curve(y, rng.random(200), ax=ax, label="b")
+    assert sum(line.get_label() == "chance" for line in ax.get_lines()) == 1
+    assert len(ax.get_lines()) == 3
+
+
+def test_precision_recall_legend_ap_equals_sklearn(rng):
+    y = rng.random((20, 20)) < 0.05
+    scores = rng.normal(size=y.shape) + 2 * y
+    ax = plot_precision_recall_curve(y, scores)
+    ap = float(re.fullmatch(r"AP = ([\d.]+)", legend_texts(ax)[0]).group(1))
+    assert ap == pytest.approx(average_precision_score(y.ravel(), scores.ravel()), abs=5e-5)
+    assert legend_texts(ax)[1] == f"chance (prevalence = {y.mean():.3g})"
+    plot_precision_recall_curve(y, rng.random(y.shape), ax=ax, label="noise")
+    assert legend_texts(ax)[2].startswith("noise (AP = ")
+    assert ax.get_xlabel() == "recall" and ax.get_ylabel() == "precision"
+
+
+@pytest.mark.parametrize("plot", [plot_roc_curve, plot_precision_recall_curve])
+def test_curve_validation(plot):
+    with pytest.raises(ValueError, match="both anomalies"):
+        plot(np.zeros(5, dtype=bool), np.arange(5.0))
+    with pytest.raises(ValueError, match=r"same shape; got \(5,\) and \(4,\)"):
+        plot(np.array([0, 1, 0, 1, 0]), np.arange(4.0))
+    with pytest.raises(ValueError, match="scores contains NaN"):
+        plot(np.array([0, 1, 0]), np.array([0.1, np.nan, 0.2]))
+
+
+# ------------------------------------------------------------------------------- bands
+def test_band_importance_highlights_top_k(wavelengths):
+    importances = np.array([0.1, 0.9, 0.3, 0.8, 0.2, 0.0, 0.5, 0.4, 0.6, 0.05, 0.7, 0.15])
+    ax = plot_band_importance(importances, wavelengths=wavelengths, top_k=3)
+    assert isinstance(ax, Axes)
+    bars = ax.patches
+    assert len(bars) == 12
+    np.testing.assert_allclose([b.get_height() for b in bars], importances)
+    np.testing.assert_allclose([b.get_x() + b.get_width() / 2 for b in bars], wavelengths)
+    highlight = {i for i, b in enumerate(bars) if b.get_facecolor() != bars[0].get_facecolor()}
+    assert highlight == {1, 3, 10}
+    assert legend_texts(ax) == ["top 3", "other bands"]
+    assert ax.get_xlabel() == "wavelength (nm)"
+
+
+def test_band_importance_validation(wavelengths):
+    with pytest.raises(ValueError, match=r"top_k must be an integer in \[1, 3\]; got 4"):
+        plot_band_importance([1.0, 2.0, 3.0], top_k=4)
+    with pytest.raises(ValueError, match=r"importances must have shape \(n_bands,\)"):
+        plot_band_importance(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"wavelengths must have shape \(3,\)"):
+        plot_band_importance([1.0, 2.0, 3.0], wavelengths=wavelengths)
+
+
+# ------------------------------------------------------------------------ all functions
+def _draw_all(cube, mask, scores, history):
+    yield plot_score_heatmap(scores)
+    yield plot_detection_overlay(cube, mask, scores > np.quantile(scores, 0.95))
+    yield plot_spectra_by_label(cube, mask)
+    yield plot_training_history(history)
+    yield plot_roc_curve(mask, scores)
+    yield plot_precision_recall_curve(mask, scores)
+    yield plot_band_importance(cube.std(axis=(0, 1)), top_k=3)
+
+
+def test_every_plot_saves_png(tmp_path, cube, history, rng):
+    mask = np.zeros(cube.shape[:2], dtype=bool)
+    mask[2:4, 3:5] = True
+    scores = rng.random(mask.shape) + mask
+    for i, drawn in enumerate(_draw_all(cube, mask, scores, history)):
+        fig = drawn if isinstance(drawn, Figure) else drawn.figure
+        path = tmp_path / f"plot{i}.png"
+        fig.savefig(path)
+        assert path.stat().st_size > 0
+
+
+def test_no_plot_calls_show(monkeypatch, cube, history, rng):
+    def refuse(*args, **kwargs):
+        raise AssertionError("plt.show() was called")
+
+    monkeypatch.setattr(plt, "show", refuse)
+    mask = np.zeros(cube.shape[:2], dtype=bool)
+    mask[0, 0] = True
+    assert len(list(_draw_all(cube, mask, rng.random(mask.shape), history))) == 7
+
+
+def test_import_does_not_load_pyplot():
+    code = "import sys, skhsi.plotting; print('matplotlib.pyplot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(skhsi.__file__).parents[1], check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- real data
+def test_hydice_scene_renders(hydice, tmp_path):
+    cube, mask = hydice
+    scores = global_rx(cube)
+    assert roc_auc_score(mask.ravel(), scores.ravel()) > 0.9
+    ax = plot_roc_curve(mask, scores, label="global RX")
+    assert "global RX (AUC = 0." in legend_texts(ax)[0]
+    pred = scores >= np.quantile(scores, 0.995)
+    ax = plot_detection_overlay(cube, mask, pred)
+    tp = int(re.search(r"\d+", legend_texts(ax)[0]).group())
+    assert tp == int((mask & pred).sum()) > 0
+    ax.figure.savefig(tmp_path / "overlay.png")
+    assert (tmp_path / "overlay.png").stat().st_size > 0
