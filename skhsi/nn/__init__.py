@@ -1,0 +1,33 @@
+"""Plain torch modules and losses behind skhsi's estimators.
+
+Nothing here imports scikit-learn: the estimators in the other subpackages
+build on these modules, never the other way round.
+"""
+
+from ._deep_svdd import (
+    DeepSVDDCenterTracker,
+    DeepSVDDNet,
+    DeepSVDDProjection,
+    DeepSVDDScores,
+    DeepSVDDSoftBoundaryLoss,
+    RandomFourierFeatures,
+)
+from ._preprocessing import BandSelect, PerPixelUnitNorm, ZScore
+from ._runtime import apply_module, as_numpy, as_tensor, make_generator, resolve_device
+
+__all__ = [
+    "BandSelect",
+    "DeepSVDDCenterTracker",
+    "DeepSVDDNet",
+    "DeepSVDDProjection",
+    "DeepSVDDScores",
+    "DeepSVDDSoftBoundaryLoss",
+    "PerPixelUnitNorm",
+    "RandomFourierFeatures",
+    "ZScore",
+    "apply_module",
+    "as_numpy",
+    "as_tensor",
+    "make_generator",
+    "resolve_device",
+]

@@ -174,3 +174,35 @@ def _kaiming_uniform(weight, negative_slope, generator):
     bound = gain * math.sqrt(3.0 / fan_in)
     with torch.no_grad():
         weight.uniform_(-bound, bound, generator=generator)
+
+
+class _Embedding(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net.embed(x)
+
+
+def build_deep_svdd(n_features, *, hidden, rep_dim, kernel, n_rff, gamma, alpha, generator):
+    """A ``DeepSVDDNet`` with freshly initialised weights (centre and radius unset)."""
+    projection = DeepSVDDProjection(
+        n_features, hidden=hidden, rep_dim=rep_dim, kernel=kernel, n_rff=n_rff,
+        gamma=gamma, generator=generator,
+    )
+    return DeepSVDDNet(projection, DeepSVDDCenterTracker(rep_dim, alpha=alpha), DeepSVDDScores())
+
+
+def init_center(net, X, *, batch_size, device="cpu"):
+    """Set the centre to the mean embedding of the rows of ``X`` (chunked)."""
+    from ._runtime import apply_module
+
+    embeddings = apply_module(_Embedding(net), X, batch_size=batch_size, device=device)
+    net.tracker.set_center(torch.as_tensor(embeddings.astype("float64").mean(axis=0)))
+
+
+@torch.no_grad()
+def set_radius(net, radius):
+    """Set the radius held by ``net``."""
+    net.scores.radius.fill_(float(radius))

@@ -1,0 +1,207 @@
+"""Phase-2 training through skorch: one ``NeuralNet`` over a chain of modules.
+
+The chain is the torch modules of the steps in front of a node (its
+*prefix*) followed by the node's own module, whose ``objective_inputs``
+method produces what the criterion consumes. Every training control comes
+from a skorch callback: progress bar, early stopping, learning-rate
+schedules, best-model checkpoints and TensorBoard.
+"""
+
+import copy
+import tempfile
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    LRScheduler,
+    ProgressBar,
+)
+
+from ._runtime import apply_module, make_generator, resolve_device
+
+__all__ = [
+    "OPTIMIZERS",
+    "ObjectiveChain",
+    "ValidationScoring",
+    "fit_objective",
+    "history_as_list",
+    "resolve_device",
+]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+class ObjectiveChain(torch.nn.Module):
+    """``prefix`` modules in order, then ``head``.
+
+    ``forward`` returns ``head.objective_inputs(features)`` (what the
+    criterion needs); ``score`` returns ``head(features)``.
+    """
+
+    def __init__(self, prefix, head):
+        super().__init__()
+        self.prefix = torch.nn.Sequential(*prefix)
+        self.head = head
+
+    def forward(self, x):
+        features = self.prefix(x)
+        if hasattr(self.head, "objective_inputs"):
+            return self.head.objective_inputs(features)
+        return self.head(features)
+
+    def score(self, x):
+        return self.head(self.prefix(x))
+
+
+class _ScoreView(torch.nn.Module):
+    def __init__(self, chain):
+        super().__init__()
+        self.chain = chain
+
+    def forward(self, x):
+        return self.chain.score(x)
+
+
+class ValidationScoring(Callback):
+    """Score held-out pixels after every epoch and record ``valid_<name>``.
+
+    ``metric(outputs)`` receives the chain's outputs for ``X`` (one row per
+    pixel) and returns a float, higher = better. Evaluation runs in eval mode,
+    so stateful modules (the EMA centre) are not updated by it.
+    """
+
+    def __init__(self, X, metric, name="auc", batch_size=65536):
+        self.X = X
+        self.metric = metric
+        self.name = name
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, net, **kwargs):
+        outputs = apply_module(
+            _ScoreView(net.module_), self.X, batch_size=self.batch_size, device=net.device
+        )
+        value = float(self.metric(outputs))
+        key = f"valid_{self.name}"
+        previous = [row[key] for row in net.history[:-1] if key in row]
+        net.history.record(key, value)
+        net.history.record(f"{key}_best", not previous or value > max(previous))
+
+
+def _resolve_optimizer(optimizer):
+    if isinstance(optimizer, str):
+        return OPTIMIZERS[optimizer]
+    return optimizer
+
+
+def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_size,
+                  optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
+                  callbacks=None, tensorboard_dir=None, verbose=0, device="cpu", seed=0,
+                  validation=None, extra_callbacks=()):
+    """Train ``prefix`` + ``head`` against ``criterion`` with a skorch ``NeuralNet``.
+
+    Modules are trained in place; on return they are back on the CPU in
+    training mode, and the returned net's ``device`` is ``"cpu"`` so that it
+    pickles and loads on a machine without CUDA.
+
+    Parameters
+    ----------
+    prefix : list of torch.nn.Module
+        Modules of the steps in front of ``head``; parameters with
+        ``requires_grad=False`` stay frozen.
+    head : torch.nn.Module
+        The node's module; its ``objective_inputs(features)`` output (or its
+        ``forward``) is passed to ``criterion``.
+    criterion : torch.nn.Module
+        ``criterion(y_pred, y_true)``; ``y_true`` is a placeholder when ``y``
+        is None.
+    X : ndarray of shape (n_pixels, n_features)
+    y : ndarray or None
+    seed : int
+        Seeds the shuffling of the training pixels (no global RNG is touched).
+    validation : tuple (X_valid, metric, name) or None
+        Held-out pixels scored after every epoch; the best epoch's weights are
+        restored at the end (skorch ``Checkpoint`` in a temporary directory).
+    extra_callbacks : list of (name, Callback)
+        Node-specific monitors (e.g. the Deep SVDD radius).
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+    """
+    device = resolve_device(device)
+    chain = ObjectiveChain(prefix, head)
+    cbs = [(name, cb) for name, cb in extra_callbacks]
+    cbs += [(f"user_{i}", copy.deepcopy(cb)) for i, cb in enumerate(callbacks or [])]
+    if verbose:
+        cbs.append(("progress", ProgressBar()))
+    if patience is not None:
+        cbs.append(("early_stopping", EarlyStopping(
+            monitor="train_loss", patience=patience, sink=_sink(verbose))))
+    if lr_schedule == "plateau":
+        cbs.append(("lr_schedule", LRScheduler(
+            policy="ReduceLROnPlateau", monitor="train_loss", factor=0.5, patience=5)))
+    workdir = None
+    if validation is not None:
+        X_valid, metric, name = validation
+        workdir = tempfile.TemporaryDirectory(prefix="skhsi-best-")
+        cbs.append(("validation", ValidationScoring(X_valid, metric, name)))
+        cbs.append(("best", Checkpoint(
+            monitor=f"valid_{name}_best", f_params="best.pt", f_optimizer=None,
+            f_criterion=None, f_history=None, dirname=workdir.name, load_best=True,
+            sink=_sink(verbose))))
+    if tensorboard_dir is not None:
+        cbs.append(("tensorboard", _tensorboard(tensorboard_dir)))
+    generator = make_generator(seed)
+    net = NeuralNet(
+        module=chain,
+        criterion=criterion,
+        optimizer=_resolve_optimizer(optimizer),
+        lr=lr,
+        optimizer__weight_decay=weight_decay,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        train_split=None,
+        iterator_train__shuffle=True,
+        iterator_train__generator=generator,
+        callbacks=cbs,
+        verbose=int(verbose),
+        device=device,
+        torch_load_kwargs={"weights_only": True},
+    )
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    try:
+        net.fit(X, y)
+    finally:
+        if workdir is not None:
+            workdir.cleanup()
+        chain.cpu()
+        chain.train()
+    # Writers, file handles and held data are not part of the fitted model.
+    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_
+                      if n not in ("tensorboard", "validation", "best")]
+    net.device = "cpu"
+    return net
+
+
+def history_as_list(net):
+    """Per-epoch records of a skorch net, without the per-batch entries."""
+    return [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
+
+
+def _sink(verbose):
+    return print if verbose else (lambda *args, **kwargs: None)
+
+
+def _tensorboard(logdir):
+    try:
+        from skorch.callbacks import TensorBoard
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "tensorboard_dir needs the 'tensorboard' package: pip install tensorboard"
+        ) from exc
+    return TensorBoard(SummaryWriter(log_dir=str(logdir)))

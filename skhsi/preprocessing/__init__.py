@@ -1,0 +1,7 @@
+"""Spectral preprocessing: band selection by wavelength and normalisation."""
+
+from ._bandpass import BandpassByWavelength
+from ._unit_norm import PerPixelUnitNorm
+from ._zscore import ZScoreNormalizerGlobal
+
+__all__ = ["BandpassByWavelength", "PerPixelUnitNorm", "ZScoreNormalizerGlobal"]
