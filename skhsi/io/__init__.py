@@ -6,11 +6,13 @@ wavelengths in nanometres, an optional ground-truth mask and the file's metadata
 
 from ._envi import parse_envi_header, read_envi, read_envi_header, write_envi
 from ._image import SpectralImage
+from ._mat import read_mat
 
 __all__ = [
     "SpectralImage",
     "parse_envi_header",
     "read_envi",
     "read_envi_header",
+    "read_mat",
     "write_envi",
 ]
