@@ -125,7 +125,7 @@ def test_memmap_is_used(tmp_path):
         img = read_envi(tmp_path / f"m_{interleave}.hdr")
         assert isinstance(img.cube, np.memmap)
         raw = img.cube.base
-        assert isinstance(raw, np.memmap) and raw.filename == str(data_path.resolve())
+        assert isinstance(raw, np.memmap) and str(raw.filename) == str(data_path.resolve())
         assert np.shares_memory(img.cube, raw)
         assert not img.cube.flags.writeable
         in_ram = read_envi(tmp_path / f"m_{interleave}.hdr", mmap=False)
