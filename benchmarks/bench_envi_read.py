@@ -9,11 +9,12 @@ pixel with ``skhsi.io.read_envi`` (memory-mapped, with the default
 with Spectral Python (``spectral.open_image``). Each reader runs once with
 the file's pages evicted from the page cache (``posix_fadvise(DONTNEED)``,
 "cold") and once right after ("warm"). Prints a markdown table of wall times
-and peak resident memory (``ru_maxrss``) and deletes the file.
+and peak resident memory (``ru_maxrss``) and deletes the file. ``--stream``
+adds a table for reading the whole file in blocks of 64 lines.
 
 Usage::
 
-    python benchmarks/bench_envi_read.py [--size-gb 2] [--path DIR] [--keep]
+    python benchmarks/bench_envi_read.py [--size-gb 2] [--path DIR] [--stream] [--keep]
 """
 
 import argparse
@@ -39,6 +40,19 @@ t0 = time.perf_counter()
 hdr, data = write_envi(folder + "/bench.bil", cube, interleave="bil",
                        wavelengths=np.linspace(400, 2500, bands))
 print(json.dumps({"hdr": str(hdr), "data": str(data), "seconds": time.perf_counter() - t0}))
+"""
+
+STREAMER = r"""
+import json, resource, sys, time
+import numpy as np
+from skhsi.io import read_envi
+t0 = time.perf_counter()
+img = read_envi(sys.argv[1], access=sys.argv[2])
+total = 0
+for r in range(0, img.shape[0], 64):
+    total += int(np.asarray(img.cube[r:r + 64]).sum(dtype=np.int64))
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 READER = r"""
@@ -99,7 +113,7 @@ def evict(path):
         os.close(fd)
 
 
-def run(folder, size_gb):
+def run(folder, size_gb, stream=False):
     lines = max(1, round(size_gb * 2**30 / (SAMPLES * BANDS * 2)))
     made = python(WRITER, folder, lines, SAMPLES, BANDS)
     hdr, data = Path(made["hdr"]), Path(made["data"])
@@ -142,6 +156,15 @@ def run(folder, size_gb):
     print(f"\npeak RSS for a {size_mb:.0f} MiB file: read_envi() {peak['skhsi']:.0f} MB, "
           f"read_envi(access='random') {peak['skhsi-random']:.0f} MB "
           f"({'OK' if ok else 'FAIL'}: limit 300 MB)")
+    if stream:
+        print("\n| read_envi access | cache | stream all lines, 64 at a time (s) | peak RSS (MB) |")
+        print("|---|---|---:|---:|")
+        for access in ("normal", "random"):
+            for cache in ("cold", "warm"):
+                if cache == "cold":
+                    evict(data)
+                r = python(STREAMER, hdr, access)
+                print(f"| {access} | {cache} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |")
     return (0 if ok else 1), (hdr, data)
 
 
@@ -149,13 +172,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=2.0, help="file size (default 2)")
     parser.add_argument("--path", help="folder for the file (default: a temp folder)")
+    parser.add_argument("--stream", action="store_true",
+                        help="also time streaming the whole file in blocks of lines")
     parser.add_argument("--keep", action="store_true", help="do not delete the file")
     args = parser.parse_args(argv)
     folder = Path(args.path or tempfile.mkdtemp(prefix="skhsi-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     files = [folder / "bench.bil", folder / "bench.hdr"]
     try:
-        code, _ = run(folder, args.size_gb)
+        code, _ = run(folder, args.size_gb, args.stream)
         return code
     finally:
         if not args.keep:
