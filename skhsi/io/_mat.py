@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
-import scipy.io
 
 from ._envi import _wavelength_scale
 from ._image import SpectralImage
@@ -26,11 +24,15 @@ class _V5File:
     format = "mat-v5"
 
     def __init__(self, path):
+        import scipy.io
+
         self.path = path
         self.shapes = {name: tuple(shape) for name, shape, cls in scipy.io.whosmat(path)
                        if cls in _NUMERIC}
 
     def load(self, names):
+        import scipy.io
+
         data = scipy.io.loadmat(self.path, variable_names=list(names))
         return {name: np.asarray(data[name]) for name in names}
 
@@ -41,6 +43,8 @@ class _V73File:
     format = "mat-v7.3"
 
     def __init__(self, path):
+        import h5py
+
         self.path = path
         self.shapes = {}
         with h5py.File(path, "r") as fh:
@@ -54,6 +58,8 @@ class _V73File:
                     self.shapes[name] = tuple(reversed(obj.shape))
 
     def load(self, names):
+        import h5py
+
         out = {}
         with h5py.File(self.path, "r") as fh:
             for name in names:
@@ -151,6 +157,8 @@ def read_mat(path, *, cube_key=None, mask_key=None):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {path}")
+    import h5py  # imported here so that ``import skhsi.io`` stays light
+
     reader = _V73File(path) if h5py.is_hdf5(path) else _V5File(path)
     shapes = reader.shapes
     cube_name = _pick(shapes, cube_key, 3, _CUBE_NAMES, "cube", path)

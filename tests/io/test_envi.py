@@ -230,6 +230,15 @@ def test_metadata_round_trip_and_reserved_keys(tmp_path):
     write_envi(tmp_path / "n", img.cube, metadata=hdr)  # a read header is accepted
 
 
+def test_access_hint(tmp_path):
+    cube = make_cube("int16", shape=(6, 5, 4))
+    write_envi(tmp_path / "a", cube, interleave="bil")
+    for access in ("normal", "random", "sequential"):
+        np.testing.assert_array_equal(read_envi(tmp_path / "a.hdr", access=access).cube, cube)
+    with pytest.raises(ValueError, match="access must be one of"):
+        read_envi(tmp_path / "a.hdr", access="fast")
+
+
 # --- malformed input -----------------------------------------------------------
 
 def test_missing_header(tmp_path):
@@ -393,3 +402,4 @@ def test_fuzz_reader_mutated_header(tmp_path, text):
         except ValueError:
             return
     assert img.cube.ndim == 3
+
