@@ -82,3 +82,11 @@ def test_drop_bad_bands_noop():
     assert img.drop_bad_bands() is img
     img = SpectralImage(np.zeros((2, 2, 2)), bad_bands=[False, False])
     assert img.drop_bad_bands() is img
+
+
+def test_io_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, skhsi.io; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
