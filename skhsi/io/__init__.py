@@ -1,0 +1,18 @@
+"""Input and output: ENVI images and MATLAB ``.mat`` files.
+
+Readers return a :class:`SpectralImage`: the cube ``(H, W, C)`` channels last,
+wavelengths in nanometres, an optional ground-truth mask and the file's metadata.
+"""
+
+from ._envi import parse_envi_header, read_envi, read_envi_header, write_envi
+from ._image import SpectralImage
+from ._mat import read_mat
+
+__all__ = [
+    "SpectralImage",
+    "parse_envi_header",
+    "read_envi",
+    "read_envi_header",
+    "read_mat",
+    "write_envi",
+]

@@ -1,0 +1,195 @@
+"""The :class:`SpectralImage` container returned by the readers."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SpectralImage"]
+
+
+def _as_optional_1d_float(value, name, n_bands):
+    """Validate an optional per-band float vector of length ``n_bands``."""
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array with one value per band; "
+            f"got an array of shape {arr.shape}."
+        )
+    if arr.shape[0] != n_bands:
+        raise ValueError(
+            f"{name} must have one value per band: expected {n_bands} values "
+            f"(cube has {n_bands} bands), got {arr.shape[0]}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got NaN or inf.")
+    return arr
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SpectralImage:
+    """A hyperspectral cube with its spectral metadata and optional ground truth.
+
+    The container is frozen: its fields cannot be reassigned (the arrays
+    themselves are not copied, so a memory-mapped cube stays memory-mapped).
+
+    Parameters
+    ----------
+    cube : ndarray of shape (H, W, C)
+        The image, channels last. May be a :class:`numpy.memmap` or a view
+        of one; it is never copied.
+    wavelengths : ndarray of shape (C,) or None, default=None
+        Band centres in nanometres, strictly increasing.
+    mask : ndarray of shape (H, W), dtype bool, or None, default=None
+        Ground truth, ``True`` = anomaly. Any array of 0/1 (or bool) values
+        is converted to bool.
+    fwhm : ndarray of shape (C,) or None, default=None
+        Full width at half maximum of each band, in nanometres.
+    bad_bands : ndarray of shape (C,), dtype bool, or None, default=None
+        ``True`` marks a band to drop (for example a water-absorption band).
+    metadata : dict, default={}
+        Everything else: the parsed header, original units, the source
+        path, the interleave, and so on.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``cube.shape``.
+    n_bands : int
+        Number of bands ``C``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.io import SpectralImage
+    >>> img = SpectralImage(np.zeros((4, 5, 3)), wavelengths=[400.0, 500.0, 600.0],
+    ...                     bad_bands=[False, True, False])
+    >>> img.shape
+    (4, 5, 3)
+    >>> kept = img.drop_bad_bands()
+    >>> kept.shape, kept.wavelengths.tolist()
+    ((4, 5, 2), [400.0, 600.0])
+    """
+
+    cube: np.ndarray
+    wavelengths: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    fwhm: np.ndarray | None = None
+    bad_bands: np.ndarray | None = None
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        cube = self.cube
+        if not isinstance(cube, np.ndarray):
+            cube = np.asarray(cube)
+        if cube.ndim != 3:
+            raise ValueError(
+                "cube must be 3-D with shape (H, W, C), channels last; "
+                f"got {cube.ndim}-D array of shape {cube.shape}."
+            )
+        n_rows, n_cols, n_bands = cube.shape
+        object.__setattr__(self, "cube", cube)
+
+        wl = _as_optional_1d_float(self.wavelengths, "wavelengths", n_bands)
+        if wl is not None and n_bands > 1 and not np.all(np.diff(wl) > 0):
+            bad = int(np.flatnonzero(np.diff(wl) <= 0)[0])
+            raise ValueError(
+                "wavelengths must be strictly increasing; got "
+                f"wavelengths[{bad}]={wl[bad]!r} >= wavelengths[{bad + 1}]={wl[bad + 1]!r}."
+            )
+        object.__setattr__(self, "wavelengths", wl)
+        object.__setattr__(self, "fwhm", _as_optional_1d_float(self.fwhm, "fwhm", n_bands))
+
+        if self.mask is not None:
+            mask = np.asarray(self.mask)
+            if mask.shape != (n_rows, n_cols):
+                raise ValueError(
+                    f"mask must have the cube's spatial shape: expected "
+                    f"{(n_rows, n_cols)}, got {mask.shape}."
+                )
+            if mask.dtype != bool:
+                if not np.all(np.isin(mask, (0, 1))):
+                    raise ValueError(
+                        "mask must be boolean or contain only 0 and 1; got values "
+                        f"{np.unique(mask)[:5].tolist()}."
+                    )
+                mask = mask.astype(bool)
+            object.__setattr__(self, "mask", mask)
+
+        if self.bad_bands is not None:
+            bb = np.asarray(self.bad_bands)
+            if bb.shape != (n_bands,):
+                raise ValueError(
+                    f"bad_bands must have one flag per band: expected shape "
+                    f"({n_bands},), got {bb.shape}."
+                )
+            object.__setattr__(self, "bad_bands", bb.astype(bool))
+
+        if self.metadata is None:
+            object.__setattr__(self, "metadata", {})
+        elif not isinstance(self.metadata, dict):
+            raise TypeError(
+                f"metadata must be a dict; got {type(self.metadata).__name__}."
+            )
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape ``(H, W, C)`` of the cube."""
+        return tuple(self.cube.shape)
+
+    @property
+    def n_bands(self) -> int:
+        """Number of spectral bands ``C``."""
+        return int(self.cube.shape[2])
+
+    def drop_bad_bands(self) -> SpectralImage:
+        """Return a new image without the bands flagged in ``bad_bands``.
+
+        The wavelengths and FWHM are subset consistently. The cube is indexed
+        with a boolean array along the last axis, which reads the kept bands
+        into memory; a memory-mapped cube therefore becomes an in-memory one.
+        When ``bad_bands`` is ``None`` or flags nothing, ``self`` is returned.
+
+        Returns
+        -------
+        SpectralImage
+            The image restricted to the good bands; ``bad_bands`` is all
+            ``False`` and ``metadata["dropped_bands"]`` lists the removed
+            band indices.
+        """
+        if self.bad_bands is None or not self.bad_bands.any():
+            return self
+        keep = ~self.bad_bands
+        metadata = dict(self.metadata)
+        metadata["dropped_bands"] = np.flatnonzero(self.bad_bands).tolist()
+        return SpectralImage(
+            cube=self.cube[:, :, keep],
+            wavelengths=None if self.wavelengths is None else self.wavelengths[keep],
+            mask=self.mask,
+            fwhm=None if self.fwhm is None else self.fwhm[keep],
+            bad_bands=np.zeros(int(keep.sum()), dtype=bool),
+            metadata=metadata,
+        )
+
+    def __repr__(self) -> str:
+        wl = self.wavelengths
+        wl_txt = "None" if wl is None else f"{wl[0]:.1f}..{wl[-1]:.1f} nm"
+        kind = "memmap" if _is_memmapped(self.cube) else "array"
+        return (
+            f"SpectralImage(shape={self.shape}, dtype={self.cube.dtype}, {kind}, "
+            f"wavelengths={wl_txt}, mask={'None' if self.mask is None else 'yes'})"
+        )
+
+
+def _is_memmapped(arr):
+    """Return True when ``arr`` is a memmap or a view of one."""
+    base = arr
+    while base is not None:
+        if isinstance(base, np.memmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
