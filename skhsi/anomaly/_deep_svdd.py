@@ -9,10 +9,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import TorchTrainingMixin, as_pixels
-from ..nn import DeepSVDDSoftBoundaryLoss, apply_module, as_numpy, make_generator
+from ..nn import DeepSVDDSoftBoundaryLoss, SphereMonitor, apply_module, as_numpy, make_generator
 from ..nn._deep_svdd import build_deep_svdd, init_center, set_radius
 from ._base import SpectralOutlierMixin
-from ._monitor import SphereMonitor, validation_metric
+from ._monitor import validation_metric
 
 
 class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
@@ -182,6 +182,14 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         return self
 
     # -- the pieces the two-phase pipeline calls ------------------------------------
+    def _fit_phase1(self, X, y=None):
+        self._validate_params()
+        pixels, _ = self._validate_spectral(X, reset=True)
+        return self._fit_statistics(pixels)
+
+    def _phase2_seed(self):
+        return self._seeds[1]
+
     def _fit_statistics(self, pixels):
         rng = check_random_state(self.random_state)
         self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
@@ -221,12 +229,20 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         quantile = 1.0 - self.nu if self.objective == "one-class" else None
         return [("sphere", SphereMonitor(quantile))]
 
-    def _validation(self, validation_data, transform=None):
+    def _validation(self, validation_data, pixels_valid=None):
+        """``(pixels, metric, name)`` for skorch from ``(X_valid, mask_valid)``.
+
+        ``pixels_valid`` replaces ``X_valid``'s pixels when a pipeline has
+        already brought them to the input of its trained chain.
+        """
         if validation_data is None:
             return None
         X_valid, mask = validation_data
-        pixels, lead = as_pixels(X_valid if transform is None else transform(X_valid))
-        pixels, _ = self._validate_spectral(pixels, reset=False)
+        pixels, lead = as_pixels(X_valid)
+        if pixels_valid is None:
+            pixels, _ = self._validate_spectral(pixels, reset=False)
+        else:
+            pixels = pixels_valid
         metric = validation_metric(self.validation_metric, mask, lead, self.contamination)
         return pixels, metric, self.validation_metric
 

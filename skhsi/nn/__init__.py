@@ -4,6 +4,7 @@ Nothing here imports scikit-learn: the estimators in the other subpackages
 build on these modules, never the other way round.
 """
 
+from ._callbacks import SphereMonitor
 from ._deep_svdd import (
     DeepSVDDCenterTracker,
     DeepSVDDNet,
@@ -24,6 +25,7 @@ __all__ = [
     "DeepSVDDSoftBoundaryLoss",
     "PerPixelUnitNorm",
     "RandomFourierFeatures",
+    "SphereMonitor",
     "ZScore",
     "apply_module",
     "as_numpy",
