@@ -61,9 +61,10 @@ class DeepSVDDProjection(nn.Module):
         else:
             self.features = nn.Identity()
             width = n_features
-        self.hidden = nn.Linear(width, hidden, bias=False)
+        # skip_init: the default initialisation would draw from the global RNG.
+        self.hidden = nn.utils.skip_init(nn.Linear, width, hidden, bias=False)
         self.activation = nn.LeakyReLU(negative_slope)
-        self.output = nn.Linear(hidden, rep_dim, bias=False)
+        self.output = nn.utils.skip_init(nn.Linear, hidden, rep_dim, bias=False)
         for layer in (self.hidden, self.output):
             _kaiming_uniform(layer.weight, negative_slope, generator)
 
