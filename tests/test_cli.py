@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+from skhsi.cli import main
+
+
+def test_detect_rx_writes_everything(tmp_path, capsys):
+    assert main(["detect", "hydice", "--method", "rx", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ROC AUC    0.97" in out
+    for name in ("heatmap.png", "overlay.png", "scores.npy", "metrics.json"):
+        path = tmp_path / f"hydice_rx_{name}"
+        assert path.stat().st_size > 0
+    metrics = json.loads((tmp_path / "hydice_rx_metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.975
+    assert 0 <= metrics["iou"] <= 1 and metrics["flagged_pixels"] == 40
+    assert np.load(tmp_path / "hydice_rx_scores.npy").shape == (100, 80)
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_detect_deep_svdd_on_a_mat_file(tmp_path, capsys):
+    from scipy.io import savemat
+
+    from skhsi.datasets import load_scene
+
+    scene = load_scene("hydice")
+    path = tmp_path / "scene.mat"
+    savemat(path, {"data": scene.cube[:40], "map": scene.mask[:40].astype(np.uint8)})
+    code = main(["detect", str(path), "--epochs", "2", "--out", str(tmp_path / "out"),
+                 "--device", "cpu"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "out" / "scene_deep-svdd_metrics.json").read_text())
+    assert metrics["shape"] == [40, 80, 162]
+    assert metrics["roc_auc"] > 0.9
+
+
+def test_info(capsys):
+    assert main(["info", "sandiego"]) == 0
+    out = capsys.readouterr().out
+    assert "100 x 100 x 189" in out and "134 anomalous pixels" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["detect", "no-such-scene"], "neither a bundled scene"),
+    (["detect", "--quantile", "1.5"], "--quantile must lie in"),
+])
+def test_errors_exit_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
