@@ -193,16 +193,18 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     def _fit_statistics(self, pixels):
         rng = check_random_state(self.random_state)
         self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
-        self.module_ = build_deep_svdd(
-            pixels.shape[1], hidden=self.hidden, rep_dim=self.rep_dim, kernel=self.kernel,
-            n_rff=self.n_rff, gamma=self.gamma, alpha=self.alpha,
-            generator=make_generator(self._seeds[0]),
-        )
+        self.module_ = self._build_module(make_generator(self._seeds[0]))
         init_center(self.module_, pixels, batch_size=self.batch_size, device=self._device())
         self._set_radius_from(pixels)
         self.net_ = None
         self.history_ = []
         return self
+
+    def _build_module(self, generator=None):
+        return build_deep_svdd(
+            self.n_features_in_, hidden=self.hidden, rep_dim=self.rep_dim, kernel=self.kernel,
+            n_rff=self.n_rff, gamma=self.gamma, alpha=self.alpha, generator=generator,
+        )
 
     def _set_radius_from(self, pixels):
         dist = self._distances(pixels)

@@ -91,12 +91,16 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         covariance[np.diag_indices(n_bands)] += ridge
         self.location_ = estimator.location_
         self.covariance_ = covariance
-        # S^-1 = L^-T L^-1 with S = L L^T, so the distance is ||L^-1 (x - mu)||^2.
-        self._whitener = linalg.solve_triangular(
-            linalg.cholesky(covariance, lower=True), np.eye(n_bands), lower=True
-        ).T
+        self._restore()
         self._set_offset(self._anomaly_scores(pixels))
         return self
+
+    def _restore(self):
+        # S^-1 = L^-T L^-1 with S = L L^T, so the distance is ||L^-1 (x - mu)||^2.
+        n_bands = self.covariance_.shape[0]
+        self._whitener = linalg.solve_triangular(
+            linalg.cholesky(self.covariance_, lower=True), np.eye(n_bands), lower=True
+        ).T
 
     def _anomaly_scores(self, pixels):
         out = np.empty(pixels.shape[0], dtype=np.float64)

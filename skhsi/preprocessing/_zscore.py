@@ -95,12 +95,19 @@ class ZScoreNormalizerGlobal(SpectralMixin, OneToOneFeatureMixin, TransformerMix
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Add every pixel of ``X`` to the running statistics."""
-        first = not hasattr(self, "_scaler")
+        first = not hasattr(self, "mean_")
         pixels, _ = self._validate_spectral(X, reset=first)
         return self._accumulate(pixels)
 
     def _accumulate(self, pixels):
-        scaler = getattr(self, "_scaler", None) or StandardScaler()
+        scaler = getattr(self, "_scaler", None)
+        if scaler is None:
+            scaler = StandardScaler()
+            if hasattr(self, "mean_"):
+                # Continue statistics restored from a weights-only file.
+                scaler.mean_, scaler.var_ = self.mean_.copy(), self.std_ ** 2
+                scaler.n_samples_seen_ = np.full(self.n_features_in_, self.n_samples_seen_)
+                scaler.n_features_in_ = self.n_features_in_
         for start in range(0, pixels.shape[0], _CHUNK):
             scaler.partial_fit(np.asarray(pixels[start:start + _CHUNK], dtype=np.float64))
         self._scaler = scaler
