@@ -4,9 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.extmath import _incremental_mean_and_var
 
 from ..base import SpectralMixin, restore_shape
 from ..nn import ZScore, as_numpy
@@ -20,8 +20,8 @@ class ZScoreNormalizerGlobal(SpectralMixin, OneToOneFeatureMixin, TransformerMix
 
     Phase 1 estimates the per-band mean and (population) standard deviation
     from at most ``sample_n`` pixels drawn at random without replacement,
-    accumulated chunk by chunk in float64 (scikit-learn's incremental
-    mean/variance, as in ``StandardScaler.partial_fit``). ``partial_fit``
+    accumulated chunk by chunk in float64 with scikit-learn's incremental
+    mean/variance (Chan et al.'s pairwise update, as in ``StandardScaler``). ``partial_fit``
     streams further data into the same statistics.
 
     With ``trainable=True`` the mean and std become parameters of the
@@ -83,7 +83,7 @@ class ZScoreNormalizerGlobal(SpectralMixin, OneToOneFeatureMixin, TransformerMix
         -------
         self
         """
-        for attr in ("_scaler", "mean_", "std_", "n_samples_seen_"):
+        for attr in ("mean_", "std_", "n_samples_seen_"):
             self.__dict__.pop(attr, None)
         pixels, _ = self._validate_spectral(X, reset=True)
         if pixels.shape[0] > self.sample_n:
@@ -95,25 +95,22 @@ class ZScoreNormalizerGlobal(SpectralMixin, OneToOneFeatureMixin, TransformerMix
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Add every pixel of ``X`` to the running statistics."""
-        first = not hasattr(self, "mean_")
-        pixels, _ = self._validate_spectral(X, reset=first)
+        pixels, _ = self._validate_spectral(X, reset=not hasattr(self, "mean_"))
         return self._accumulate(pixels)
 
     def _accumulate(self, pixels):
-        scaler = getattr(self, "_scaler", None)
-        if scaler is None:
-            scaler = StandardScaler()
-            if hasattr(self, "mean_"):
-                # Continue statistics restored from a weights-only file.
-                scaler.mean_, scaler.var_ = self.mean_.copy(), self.std_ ** 2
-                scaler.n_samples_seen_ = np.full(self.n_features_in_, self.n_samples_seen_)
-                scaler.n_features_in_ = self.n_features_in_
+        n_bands = pixels.shape[1]
+        if hasattr(self, "mean_"):
+            mean, var = self.mean_, self.std_ ** 2
+            count = np.full(n_bands, self.n_samples_seen_, dtype=np.int64)
+        else:
+            mean, var, count = np.zeros(n_bands), np.zeros(n_bands), np.zeros(n_bands, np.int64)
         for start in range(0, pixels.shape[0], _CHUNK):
-            scaler.partial_fit(np.asarray(pixels[start:start + _CHUNK], dtype=np.float64))
-        self._scaler = scaler
-        self.mean_ = scaler.mean_.copy()
-        self.std_ = np.sqrt(scaler.var_)
-        self.n_samples_seen_ = int(scaler.n_samples_seen_)
+            chunk = np.asarray(pixels[start:start + _CHUNK], dtype=np.float64)
+            mean, var, count = _incremental_mean_and_var(chunk, mean, var, count)
+        self.mean_ = np.asarray(mean, dtype=np.float64)
+        self.std_ = np.sqrt(var)
+        self.n_samples_seen_ = int(count[0])
         return self
 
     def transform(self, X):
