@@ -47,7 +47,8 @@ class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator)
       (largest remainders), evenly spaced inside each region. Bands outside
       every region are never picked. Needs ``wavelengths``.
     - ``"rgb"``: the 3 bands nearest 640, 550 and 460 nm, in red, green, blue
-      order, so that ``transform`` of a cube is an RGB image; ``n_bands`` is
+      order (ties go to the shorter wavelength), so that ``transform`` of a
+      cube is an RGB image; ``n_bands`` is
       ignored. Needs ``wavelengths``.
     - ``"pca-loading"``: the bands with the largest importance
       ``sum_j explained_variance_ratio_[j] * |components_[j, band]|`` over the
