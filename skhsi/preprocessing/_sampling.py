@@ -48,8 +48,7 @@ class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator)
       every region are never picked. Needs ``wavelengths``.
     - ``"rgb"``: the 3 bands nearest 640, 550 and 460 nm, in red, green, blue
       order (ties go to the shorter wavelength), so that ``transform`` of a
-      cube is an RGB image; ``n_bands`` is
-      ignored. Needs ``wavelengths``.
+      cube is an RGB image; ``n_bands`` is ignored. Needs ``wavelengths``.
     - ``"pca-loading"``: the bands with the largest importance
       ``sum_j explained_variance_ratio_[j] * |components_[j, band]|`` over the
       first ``n_bands`` principal components. Neighbouring bands are
@@ -81,6 +80,8 @@ class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator)
         Indices of the kept bands, in output order.
     selected_wavelengths_ : ndarray or None
         Their wavelengths (``None`` without ``wavelengths``).
+    wavelengths_out_ : ndarray or None
+        The same, under the name every band-dropping node uses.
     selected_regions_ : ndarray of str or None
         Region of every kept band (``"regions"`` only).
     band_importances_ : ndarray of shape (n_features_in_,) or None
@@ -162,6 +163,7 @@ class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator)
         self.selected_bands_ = np.asarray(bands, dtype=np.intp)
         self.selected_wavelengths_ = (None if wavelengths is None
                                       else wavelengths[self.selected_bands_])
+        self.wavelengths_out_ = self.selected_wavelengths_
         return self
 
     def _regions(self, wavelengths):

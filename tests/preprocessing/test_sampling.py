@@ -41,6 +41,7 @@ def test_rgb_order_and_names(cube):
     sampler = BandSampler(strategy="rgb", wavelengths=WL).fit(cube)
     assert_array_equal(sampler.selected_wavelengths_, [640, 540, 460])  # tie: shorter
     assert sampler.get_feature_names_out().tolist() == ["640nm", "540nm", "460nm"]
+    assert_array_equal(sampler.wavelengths_out_, sampler.selected_wavelengths_)
     out = sampler.transform(cube)
     assert_array_equal(out[..., 0], cube[..., sampler.selected_bands_[0]])
     assert sampler.get_support().sum() == 3
