@@ -15,6 +15,8 @@ from ._deep_svdd import (
 )
 from ._preprocessing import BandSelect, PerPixelUnitNorm, ZScore
 from ._runtime import apply_module, as_numpy, as_tensor, make_generator, resolve_device
+from ._pca import BestReconstruction, PCAProjection, ReconstructionOrthogonalityLoss
+from ._scaling import AffinePerBand, PerPixelStandardize
 
 __all__ = [
     "BandSelect",
@@ -32,4 +34,9 @@ __all__ = [
     "as_tensor",
     "make_generator",
     "resolve_device",
+    "AffinePerBand",
+    "BestReconstruction",
+    "PCAProjection",
+    "PerPixelStandardize",
+    "ReconstructionOrthogonalityLoss",
 ]

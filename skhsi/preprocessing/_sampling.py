@@ -1,0 +1,267 @@
+"""Pick a fixed number of bands by a simple rule (no training)."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.decomposition import PCA
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import SpectralMixin, as_pixels, restore_shape
+from ..nn import BandSelect
+from ._wavelengths import check_wavelengths, wavelength_feature_names
+
+__all__ = ["BandSampler", "DEFAULT_REGIONS", "RGB_NM"]
+
+DEFAULT_REGIONS = {
+    "VIS": (400.0, 700.0),
+    "NIR": (700.0, 1000.0),
+    "SWIR1": (1000.0, 1800.0),
+    "SWIR2": (1800.0, 2500.0),
+}
+"""Spectral regions of ``strategy="regions"``: name -> ``[low, high)`` in nm."""
+
+RGB_NM = (640.0, 550.0, 460.0)
+"""Red, green and blue target wavelengths of ``strategy="rgb"`` in nm."""
+
+_NEEDS_WAVELENGTHS = ("regions", "rgb")
+
+
+def _spread(n_total, k):
+    """``k`` evenly spaced indices in ``range(n_total)``: the centre of ``k`` equal groups."""
+    return np.floor((np.arange(k) + 0.5) * n_total / k).astype(np.intp)
+
+
+class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator):
+    """Keep ``n_bands`` bands chosen by a fixed rule.
+
+    Strategies:
+
+    - ``"uniform"``: evenly spaced bands, the centre band of each of
+      ``n_bands`` equal groups of adjacent bands.
+    - ``"regions"``: bands spread over spectral regions (``regions``, by default
+      VIS 400-700, NIR 700-1000, SWIR1 1000-1800, SWIR2 1800-2500 nm, each
+      ``[low, high)``) in proportion to the number of bands each region holds
+      (largest remainders), evenly spaced inside each region. Bands outside
+      every region are never picked. Needs ``wavelengths``.
+    - ``"rgb"``: the 3 bands nearest 640, 550 and 460 nm, in red, green, blue
+      order (ties go to the shorter wavelength), so that ``transform`` of a
+      cube is an RGB image; ``n_bands`` is ignored. Needs ``wavelengths``.
+    - ``"pca-loading"``: the bands with the largest importance
+      ``sum_j explained_variance_ratio_[j] * |components_[j, band]|`` over the
+      first ``n_bands`` principal components. Neighbouring bands are
+      correlated, so the picks tend to cluster; PCA follows the band scales,
+      so standardise first when bands differ in scale.
+
+    ``transform`` keeps the leading shape of the input and returns the bands in
+    the order of ``selected_bands_`` (ascending, except for ``"rgb"``).
+
+    Parameters
+    ----------
+    n_bands : int, default=10
+        Number of bands to keep (not used by ``"rgb"``).
+    strategy : {"uniform", "regions", "rgb", "pca-loading"}, default="uniform"
+    wavelengths : array-like of shape (n_features,) or None, default=None
+        Centre wavelength of every band in nm, strictly increasing. Needed by
+        ``"regions"`` and ``"rgb"``; when given, the kept wavelengths are
+        recorded and name the output features.
+    regions : dict or None, default=None
+        ``{name: (low_nm, high_nm)}`` for ``"regions"``; ``None`` means
+        :data:`DEFAULT_REGIONS`. Intervals are ``[low, high)`` and must not overlap.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the randomized SVD that scikit-learn's PCA may choose for large
+        data (``"pca-loading"``); the other strategies are deterministic.
+
+    Attributes
+    ----------
+    selected_bands_ : ndarray of int
+        Indices of the kept bands, in output order.
+    selected_wavelengths_ : ndarray or None
+        Their wavelengths (``None`` without ``wavelengths``).
+    wavelengths_out_ : ndarray or None
+        The same, under the name every band-dropping node uses.
+    selected_regions_ : ndarray of str or None
+        Region of every kept band (``"regions"`` only).
+    band_importances_ : ndarray of shape (n_features_in_,) or None
+        The PCA-loading importance of every band (``"pca-loading"`` only).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.preprocessing import BandSampler
+    >>> wl = np.arange(400, 2501, 50)  # 43 bands, 400-2500 nm
+    >>> cube = np.random.default_rng(0).random((4, 5, 43))
+    >>> BandSampler(3).fit(cube).selected_bands_
+    array([ 7, 21, 35])
+    >>> sampler = BandSampler(4, strategy="regions", wavelengths=wl).fit(cube)
+    >>> sampler.selected_wavelengths_
+    array([ 550.,  850., 1400., 2150.])
+    >>> sampler.selected_regions_.tolist()
+    ['VIS', 'NIR', 'SWIR1', 'SWIR2']
+    >>> rgb = BandSampler(strategy="rgb", wavelengths=wl).fit(cube)
+    >>> rgb.transform(cube).shape, rgb.get_feature_names_out().tolist()
+    ((4, 5, 3), ['650nm', '550nm', '450nm'])
+    """
+
+    _parameter_constraints = {
+        "n_bands": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"uniform", "regions", "rgb", "pca-loading"})],
+        "wavelengths": ["array-like", None],
+        "regions": [dict, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_bands=10, *, strategy="uniform", wavelengths=None, regions=None,
+                 random_state=None):
+        self.n_bands = n_bands
+        self.strategy = strategy
+        self.wavelengths = wavelengths
+        self.regions = regions
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Choose the bands.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        pixels, _ = self._validate_spectral(X, reset=True)
+        n_features = self.n_features_in_
+        wavelengths = None
+        if self.wavelengths is not None:
+            wavelengths = check_wavelengths(self.wavelengths, n_features)
+        elif self.strategy in _NEEDS_WAVELENGTHS:
+            raise ValueError(
+                f"strategy={self.strategy!r} needs `wavelengths` (nm, one per band); "
+                "got wavelengths=None."
+            )
+        if self.strategy != "rgb" and self.n_bands > n_features:
+            raise ValueError(
+                f"n_bands={self.n_bands} is larger than the number of bands in X "
+                f"(n_features={n_features})."
+            )
+        self.selected_regions_ = None
+        self.band_importances_ = None
+        if self.strategy == "uniform":
+            bands = _spread(n_features, self.n_bands)
+        elif self.strategy == "regions":
+            bands = self._regions(wavelengths)
+        elif self.strategy == "rgb":
+            bands = self._rgb(wavelengths)
+        else:
+            bands = self._pca_loading(pixels)
+        self.selected_bands_ = np.asarray(bands, dtype=np.intp)
+        self.selected_wavelengths_ = (None if wavelengths is None
+                                      else wavelengths[self.selected_bands_])
+        self.wavelengths_out_ = self.selected_wavelengths_
+        return self
+
+    def _regions(self, wavelengths):
+        regions = DEFAULT_REGIONS if self.regions is None else self.regions
+        bounds = []
+        for name, interval in regions.items():
+            try:
+                low, high = (float(v) for v in interval)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"regions[{name!r}] must be a (low_nm, high_nm) pair; got {interval!r}."
+                ) from None
+            if not low < high:
+                raise ValueError(f"regions[{name!r}] = {interval!r} needs low < high.")
+            bounds.append((low, high, str(name)))
+        bounds.sort()
+        for (_, high, a), (low, _, b) in zip(bounds, bounds[1:]):
+            if low < high:
+                raise ValueError(f"regions {a!r} and {b!r} overlap.")
+        members = [np.flatnonzero((wavelengths >= lo) & (wavelengths < hi))
+                   for lo, hi, _ in bounds]
+        counts = np.array([len(m) for m in members])
+        if self.n_bands > counts.sum():
+            raise ValueError(
+                f"n_bands={self.n_bands} is larger than the {counts.sum()} bands inside the "
+                f"regions {[b[2] for b in bounds]} (wavelengths span "
+                f"{wavelengths[0]:g}-{wavelengths[-1]:g} nm)."
+            )
+        quota = self.n_bands * counts / counts.sum()
+        share = np.floor(quota).astype(int)
+        leftover = self.n_bands - share.sum()
+        share[np.argsort(-(quota - share), kind="stable")[:leftover]] += 1
+        picks = [m[_spread(len(m), s)] for m, s in zip(members, share) if s > 0]
+        names = [b[2] for b, s in zip(bounds, share) for _ in range(s)]
+        self.selected_regions_ = np.asarray(names, dtype=object)
+        return np.concatenate(picks)
+
+    def _rgb(self, wavelengths):
+        bands = [int(np.argmin(np.abs(wavelengths - target))) for target in RGB_NM]
+        if len(set(bands)) < 3:
+            raise ValueError(
+                "strategy='rgb' needs three distinct bands nearest 640, 550 and 460 nm; "
+                f"the wavelengths ({wavelengths[0]:g}-{wavelengths[-1]:g} nm) give bands "
+                f"{bands}."
+            )
+        return bands
+
+    def _pca_loading(self, pixels):
+        k = min(self.n_bands, pixels.shape[0])
+        pca = PCA(n_components=k, random_state=self.random_state).fit(
+            np.asarray(pixels, dtype=np.float64))
+        importances = pca.explained_variance_ratio_ @ np.abs(pca.components_)
+        self.band_importances_ = importances
+        return np.sort(np.argsort(-importances, kind="stable")[:self.n_bands])
+
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        mask = np.zeros(self.n_features_in_, dtype=bool)
+        mask[self.selected_bands_] = True
+        return mask
+
+    def transform(self, X):
+        """Keep the selected bands, in ``selected_bands_`` order, and the leading shape.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+
+        Returns
+        -------
+        ndarray of shape (..., n_selected)
+        """
+        pixels, lead = self._check_spectral(X)
+        return restore_shape(pixels[:, self.selected_bands_], lead)
+
+    def inverse_transform(self, X):
+        """Put the kept bands back in place, zeros elsewhere."""
+        check_is_fitted(self)
+        pixels, lead = as_pixels(X)
+        pixels = np.asarray(pixels)
+        if pixels.shape[1] != len(self.selected_bands_):
+            raise ValueError(
+                f"inverse_transform expects {len(self.selected_bands_)} bands; "
+                f"got {pixels.shape[1]}."
+            )
+        out = np.zeros((pixels.shape[0], self.n_features_in_), dtype=pixels.dtype)
+        out[:, self.selected_bands_] = pixels
+        return restore_shape(out, lead)
+
+    def get_feature_names_out(self, input_features=None):
+        """Band names: ``"<wavelength>nm"`` when wavelengths are known."""
+        check_is_fitted(self)
+        if self.selected_wavelengths_ is not None and input_features is None:
+            return wavelength_feature_names(self.selected_wavelengths_)
+        names = super().get_feature_names_out(input_features)
+        order = np.argsort(np.argsort(self.selected_bands_))
+        return names[order]
+
+    def _as_module(self):
+        check_is_fitted(self)
+        return BandSelect(self.selected_bands_)

@@ -1,0 +1,109 @@
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skhsi.nn import as_tensor
+from skhsi.preprocessing import BandSampler
+
+WL = np.arange(400, 2500, 20.0)  # 105 bands, 400-2480 nm
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return np.random.default_rng(0).normal(size=(6, 7, WL.size))
+
+
+def test_uniform_evenly_spaced(cube):
+    sampler = BandSampler(5).fit(cube)
+    assert_array_equal(sampler.selected_bands_, [10, 31, 52, 73, 94])
+    assert sampler.selected_wavelengths_ is None
+    assert_array_equal(BandSampler(WL.size).fit(cube).selected_bands_, np.arange(WL.size))
+    assert sampler.transform(cube).shape == (6, 7, 5)
+    assert_array_equal(sampler.transform(cube), cube[..., sampler.selected_bands_])
+
+
+def test_regions_proportional(cube):
+    sampler = BandSampler(21, strategy="regions", wavelengths=WL).fit(cube)
+    regions, counts = np.unique(sampler.selected_regions_, return_counts=True)
+    # VIS 15 bands, NIR 15, SWIR1 40, SWIR2 35 of 105 -> 3, 3, 8, 7 of 21
+    assert dict(zip(regions, counts)) == {"VIS": 3, "NIR": 3, "SWIR1": 8, "SWIR2": 7}
+    assert np.all(np.diff(sampler.selected_bands_) > 0)
+    custom = BandSampler(2, strategy="regions", wavelengths=WL,
+                         regions={"red": (600, 700), "blue": (400, 500)}).fit(cube)
+    assert custom.selected_regions_.tolist() == ["blue", "red"]
+    assert np.all((custom.selected_wavelengths_ >= 400) & (custom.selected_wavelengths_ < 700))
+
+
+def test_rgb_order_and_names(cube):
+    sampler = BandSampler(strategy="rgb", wavelengths=WL).fit(cube)
+    assert_array_equal(sampler.selected_wavelengths_, [640, 540, 460])  # tie: shorter
+    assert sampler.get_feature_names_out().tolist() == ["640nm", "540nm", "460nm"]
+    assert_array_equal(sampler.wavelengths_out_, sampler.selected_wavelengths_)
+    out = sampler.transform(cube)
+    assert_array_equal(out[..., 0], cube[..., sampler.selected_bands_[0]])
+    assert sampler.get_support().sum() == 3
+    assert_array_equal(sampler.inverse_transform(out)[..., sampler.selected_bands_], out)
+
+
+def test_pca_loading_picks_high_variance_bands():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12)) * 0.1
+    X[:, [3, 8]] += rng.normal(size=(300, 1)) * 5.0
+    sampler = BandSampler(2, strategy="pca-loading").fit(X)
+    assert_array_equal(sampler.selected_bands_, [3, 8])
+    assert sampler.band_importances_.shape == (12,)
+
+
+def test_feature_names_without_wavelengths(cube):
+    sampler = BandSampler(3).fit(cube.reshape(-1, WL.size))
+    assert sampler.get_feature_names_out().tolist() == ["x17", "x52", "x87"]
+
+
+def test_module_and_joblib(cube, tmp_path):
+    sampler = BandSampler(strategy="rgb", wavelengths=WL).fit(cube)
+    pixels = cube.reshape(-1, WL.size)
+    torch_out = sampler._as_module()(as_tensor(pixels)).numpy()
+    np.testing.assert_allclose(torch_out, sampler.transform(pixels), rtol=1e-6)
+    joblib.dump(sampler, tmp_path / "s.joblib")
+    assert_array_equal(joblib.load(tmp_path / "s.joblib").transform(cube), sampler.transform(cube))
+
+
+def test_errors(cube):
+    with pytest.raises(ValueError, match=r"n_bands=200 is larger than the number of bands"):
+        BandSampler(200).fit(cube)
+    with pytest.raises(InvalidParameterError, match="'strategy' parameter"):
+        BandSampler(strategy="random").fit(cube)
+    for strategy in ("regions", "rgb"):
+        with pytest.raises(ValueError, match=f"strategy='{strategy}' needs `wavelengths`"):
+            BandSampler(strategy=strategy).fit(cube)
+    with pytest.raises(ValueError, match="wavelengths has 3 values but the data has 105"):
+        BandSampler(strategy="rgb", wavelengths=[1, 2, 3]).fit(cube)
+    with pytest.raises(ValueError, match="three distinct bands"):
+        BandSampler(strategy="rgb", wavelengths=np.linspace(1000, 2000, WL.size)).fit(cube)
+    with pytest.raises(ValueError, match="bands inside the regions"):
+        BandSampler(20, strategy="regions", wavelengths=WL,
+                    regions={"VIS": (400, 700)}).fit(cube)
+    with pytest.raises(ValueError, match="overlap"):
+        BandSampler(2, strategy="regions", wavelengths=WL,
+                    regions={"a": (400, 700), "b": (600, 900)}).fit(cube)
+
+
+_SPARSE = ("skhsi.base.as_pixels rejects sparse matrices with a TypeError naming the "
+           "accepted dense shapes, without the word 'sparse' these checks look for")
+_NOT_AN_ARRAY = ("skhsi.base.as_pixels calls np.ndim, which the check's array-like "
+                 "refuses through __array_function__")
+EXPECTED_FAILED_CHECKS = {
+    "check_estimator_sparse_tag": _SPARSE,
+    "check_estimator_sparse_array": _SPARSE,
+    "check_estimator_sparse_matrix": _SPARSE,
+    "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
+}
+
+
+@parametrize_with_checks([BandSampler(2), BandSampler(2, strategy="pca-loading")],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
