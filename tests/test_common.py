@@ -3,7 +3,15 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.anomaly import DeepSVDD, QuantileBinaryDecider, RXDetector
-from skhsi.preprocessing import BandpassByWavelength, PerPixelUnitNorm, ZScoreNormalizerGlobal
+from skhsi.decomposition import TrainablePCA
+from skhsi.preprocessing import (
+    BandpassByWavelength,
+    BandSampler,
+    MinMaxScalerPerBand,
+    PerPixelStandardizer,
+    PerPixelUnitNorm,
+    ZScoreNormalizerGlobal,
+)
 
 _FAST = dict(max_epochs=2, batch_size=64, n_rff=64, hidden=16, rep_dim=4, device="cpu",
              random_state=0)
@@ -16,6 +24,12 @@ ESTIMATORS = [
     DeepSVDD(**_FAST),
     DeepSVDD(**{**_FAST, "kernel": "linear", "objective": "soft-boundary"}),
     QuantileBinaryDecider(),
+    TrainablePCA(2),
+    TrainablePCA(2, whiten=True, max_epochs=1, batch_size=16, device="cpu", random_state=0),
+    BandSampler(2),
+    BandSampler(2, strategy="pca-loading"),
+    MinMaxScalerPerBand(),
+    PerPixelStandardizer(),
 ]
 
 _ANY_WIDTH = "score maps of any size are thresholded: a map's width is not a feature count"

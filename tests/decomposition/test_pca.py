@@ -6,7 +6,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.anomaly import DeepSVDD
 from skhsi.datasets import load_scene
@@ -164,25 +163,3 @@ def test_errors():
         pca.inverse_transform(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="NaN"):
         TrainablePCA(2).fit(np.where(X > 1, np.nan, X))
-
-
-# Both come from the shared validation in skhsi.base.as_pixels, not from this estimator.
-_SPARSE = ("skhsi.base.as_pixels rejects sparse matrices with a TypeError naming the "
-           "accepted dense shapes, without the word 'sparse' these checks look for")
-_NOT_AN_ARRAY = ("skhsi.base.as_pixels calls np.ndim, which the check's array-like "
-                 "refuses through __array_function__")
-EXPECTED_FAILED_CHECKS = {
-    "check_estimator_sparse_tag": _SPARSE,
-    "check_estimator_sparse_array": _SPARSE,
-    "check_estimator_sparse_matrix": _SPARSE,
-    "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
-}
-
-
-@parametrize_with_checks(
-    [TrainablePCA(2), TrainablePCA(2, whiten=True, max_epochs=1, batch_size=16,
-                                   device="cpu", random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

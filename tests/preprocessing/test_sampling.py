@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.nn import as_tensor
 from skhsi.preprocessing import BandSampler
@@ -89,21 +88,3 @@ def test_errors(cube):
     with pytest.raises(ValueError, match="overlap"):
         BandSampler(2, strategy="regions", wavelengths=WL,
                     regions={"a": (400, 700), "b": (600, 900)}).fit(cube)
-
-
-_SPARSE = ("skhsi.base.as_pixels rejects sparse matrices with a TypeError naming the "
-           "accepted dense shapes, without the word 'sparse' these checks look for")
-_NOT_AN_ARRAY = ("skhsi.base.as_pixels calls np.ndim, which the check's array-like "
-                 "refuses through __array_function__")
-EXPECTED_FAILED_CHECKS = {
-    "check_estimator_sparse_tag": _SPARSE,
-    "check_estimator_sparse_array": _SPARSE,
-    "check_estimator_sparse_matrix": _SPARSE,
-    "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
-}
-
-
-@parametrize_with_checks([BandSampler(2), BandSampler(2, strategy="pca-loading")],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -3,7 +3,6 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.nn import as_tensor
 from skhsi.preprocessing import MinMaxScalerPerBand, PerPixelStandardizer
@@ -56,21 +55,3 @@ def test_per_pixel_standardizer(cube):
     assert_allclose(torch_out, PerPixelStandardizer().fit_transform(pixels), atol=1e-5)
     with pytest.raises(InvalidParameterError, match="eps"):
         PerPixelStandardizer(eps=0).fit(cube)
-
-
-_SPARSE = ("skhsi.base.as_pixels rejects sparse matrices with a TypeError naming the "
-           "accepted dense shapes, without the word 'sparse' these checks look for")
-_NOT_AN_ARRAY = ("skhsi.base.as_pixels calls np.ndim, which the check's array-like "
-                 "refuses through __array_function__")
-EXPECTED_FAILED_CHECKS = {
-    "check_estimator_sparse_tag": _SPARSE,
-    "check_estimator_sparse_array": _SPARSE,
-    "check_estimator_sparse_matrix": _SPARSE,
-    "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
-}
-
-
-@parametrize_with_checks([MinMaxScalerPerBand(), PerPixelStandardizer()],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
