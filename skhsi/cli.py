@@ -4,7 +4,9 @@
 default, or ``sandiego``) or on an ENVI / ``.mat`` file, prints ROC AUC, IoU,
 precision, recall and the time taken when a ground-truth mask is known, and
 writes a score heatmap (PNG), a detection overlay (PNG), the scores (``.npy``)
-and the metrics (JSON) into ``--out``. ``skhsi info FILE`` summarises a file.
+and the metrics (JSON) into ``--out``. ``skhsi info FILE`` summarises a file;
+``skhsi bands FILE --strategy rgb|uniform|regions|pca-loading`` prints the
+bands a sampling strategy picks, with their wavelengths.
 """
 
 import argparse
@@ -43,6 +45,15 @@ def _build_parser():
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file")
     info.add_argument("file")
+
+    bands = sub.add_parser("bands", help="choose bands by a sampling strategy")
+    bands.add_argument("file", help="bundled scene or an ENVI/.mat file")
+    bands.add_argument("--strategy", choices=["uniform", "regions", "rgb", "pca-loading"],
+                       default="uniform")
+    bands.add_argument("-k", "--n-bands", type=int, default=10,
+                       help="number of bands (default: 10; rgb always picks 3)")
+    bands.add_argument("--drop-bad-bands", action="store_true",
+                       help="drop the header's bad bands (bbl) first")
     return parser
 
 
@@ -177,13 +188,36 @@ def _info(args):
     return 0
 
 
+def _bands(args):
+    from skhsi.datasets import load_image
+    from skhsi.preprocessing import BandSampler
+
+    image = load_image(args.file)
+    if args.drop_bad_bands and image.bad_bands is not None:
+        kept = np.flatnonzero(~image.bad_bands)
+        image = image.drop_bad_bands()
+    else:
+        kept = np.arange(image.cube.shape[-1])
+    sampler = BandSampler(args.n_bands, strategy=args.strategy, wavelengths=image.wavelengths)
+    sampler.fit(image.cube)
+    print(f"strategy  {args.strategy}: {len(sampler.selected_bands_)} of "
+          f"{image.cube.shape[-1]} bands")
+    print("band  wavelength_nm")
+    wavelengths = sampler.selected_wavelengths_
+    for i, band in enumerate(sampler.selected_bands_):
+        wl = "unknown" if wavelengths is None else f"{wavelengths[i]:g}"
+        print(f"{kept[band]:>4}  {wl}")
+    return 0
+
+
+_COMMANDS = {"detect": _detect, "info": _info, "bands": _bands}
+
+
 def main(argv=None):
     """Entry point of the ``skhsi`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        if args.command == "detect":
-            return _detect(args)
-        return _info(args)
+        return _COMMANDS[args.command](args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"skhsi: error: {exc}", file=sys.stderr)
         return 2

@@ -49,3 +49,26 @@ def test_info(capsys):
 def test_errors_exit_2_with_a_message(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_bands_on_an_envi_file_with_wavelengths(tmp_path, capsys):
+    from skhsi.io import write_envi
+
+    wl = np.linspace(400, 1000, 31)
+    cube = np.random.default_rng(0).random((5, 4, 31)).astype(np.float32)
+    write_envi(tmp_path / "x.hdr", cube, wavelengths=wl)
+    assert main(["bands", str(tmp_path / "x.hdr"), "--strategy", "rgb"]) == 0
+    out = capsys.readouterr().out
+    assert "rgb: 3 of 31 bands" in out
+    assert "  640" in out and "  540" in out and "  460" in out
+
+
+def test_bands_uniform_on_a_bundled_scene(capsys):
+    assert main(["bands", "hydice", "-k", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[2:]] == ["20", "60", "101", "141"]
+
+
+def test_bands_needing_wavelengths_is_a_clear_error(capsys):
+    assert main(["bands", "hydice", "--strategy", "rgb"]) == 2
+    assert "needs `wavelengths`" in capsys.readouterr().err
