@@ -6,6 +6,7 @@ torch, skorch and matplotlib documentation (needs network access).
 """
 
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -104,3 +105,26 @@ else:
 html_title = f"skhsi {release}"
 html_static_path = ["_static"]
 html_show_sourcelink = False
+
+
+# -- docstring tweaks ---------------------------------------------------------------
+_PARAM_LINE = re.compile(r"^(\s*[\w*, ]+ : )(.*)$")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w\\])([A-Za-z]\w*_)(?=[\s,)\]]|$)")
+
+
+def _escape_fitted_names_in_types(app, what, name, obj, options, lines):
+    """Escape fitted-attribute names (``n_features_in_``) in parameter types.
+
+    numpydoc copies the type text of ``name : type`` lines into reST as it
+    is, where a word ending in ``_`` is a hyperlink reference.
+    """
+    for i, line in enumerate(lines):
+        match = _PARAM_LINE.match(line)
+        if match:
+            head, kind = match.groups()
+            lines[i] = head + _TRAILING_UNDERSCORE.sub(lambda m: m.group(1)[:-1] + "\\_", kind)
+
+
+def setup(app):
+    # Before numpydoc (priority 500) reformats the docstring.
+    app.connect("autodoc-process-docstring", _escape_fitted_names_in_types, priority=100)
