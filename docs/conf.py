@@ -42,7 +42,7 @@ default_role = "literal"
 # -- autodoc / autosummary / numpydoc ---------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -125,6 +125,31 @@ def _escape_fitted_names_in_types(app, what, name, obj, options, lines):
             lines[i] = head + _TRAILING_UNDERSCORE.sub(lambda m: m.group(1)[:-1] + "\\_", kind)
 
 
+_FOREIGN_ROLE = re.compile(r":(?:ref|term|doc):`([^`<]*?)(?:\s*<([^`>]*)>)?`")
+
+
+def _unlink_foreign_refs(app, what, name, obj, options, lines):
+    """Turn ``:ref:``/``:term:`` roles of inherited scikit-learn docstrings into text.
+
+    Methods inherited from scikit-learn (``get_params``, ``set_output``, ...)
+    point at labels of scikit-learn's own documentation, which this build
+    does not have.
+    """
+    target = getattr(obj, "fget", obj)
+    module = getattr(target, "__module__", None) or ""
+    if not module.startswith("sklearn"):
+        return
+    def text(match):
+        title, label = match.group(1).strip(), match.group(2)
+        if label is None and title.startswith("sphx_glr_"):
+            return "scikit-learn's example"
+        return title or label
+
+    for i, line in enumerate(lines):
+        lines[i] = _FOREIGN_ROLE.sub(text, line)
+
+
 def setup(app):
     # Before numpydoc (priority 500) reformats the docstring.
     app.connect("autodoc-process-docstring", _escape_fitted_names_in_types, priority=100)
+    app.connect("autodoc-process-docstring", _unlink_foreign_refs, priority=100)
