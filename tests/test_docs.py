@@ -1,0 +1,106 @@
+"""The gallery scripts run, the quickstart's code runs, and the documentation builds.
+
+Every script in ``examples/`` runs in the default suite with matplotlib's Agg
+backend, in a temporary working directory. The quickstart page's code blocks
+and the Sphinx build (``-W``: warnings are errors) are slow tests.
+"""
+
+import re
+import runpy
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture
+def agg(monkeypatch, tmp_path):
+    """Agg backend, a scratch working directory, and no figures left behind."""
+    matplotlib = pytest.importorskip("matplotlib")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    import matplotlib.pyplot as plt
+
+    previous = matplotlib.get_backend()
+    plt.switch_backend("Agg")
+    monkeypatch.chdir(tmp_path)
+    try:
+        with warnings.catch_warnings():
+            # plt.show() under Agg says it cannot show anything.
+            warnings.filterwarnings("ignore", message=".*non-interactive.*",
+                                    category=UserWarning)
+            yield tmp_path
+    finally:
+        plt.close("all")
+        try:
+            plt.switch_backend(previous)
+        except Exception:  # pragma: no cover - an interactive backend without display
+            pass
+
+
+def test_examples_are_found():
+    assert EXAMPLES, "no scripts in examples/"
+    for path in EXAMPLES:
+        text = path.read_text(encoding="utf-8")
+        assert text.lstrip().startswith('"""'), f"{path.name}: needs a docstring title"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path, agg):
+    runpy.run_path(str(path), run_name="__main__")
+
+
+def _python_blocks(rst):
+    """The ``.. code-block:: python`` blocks of an rst page, dedented, in order."""
+    blocks, lines = [], rst.splitlines()
+    i = 0
+    while i < len(lines):
+        if re.match(r"\s*\.\. code-block:: python\s*$", lines[i]):
+            i += 1
+            body = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith("   ")):
+                body.append(lines[i][3:])
+                i += 1
+            blocks.append("\n".join(body).strip("\n"))
+        else:
+            i += 1
+    return blocks
+
+
+@pytest.mark.slow
+def test_quickstart_code_runs(agg):
+    blocks = _python_blocks((DOCS / "quickstart.rst").read_text(encoding="utf-8"))
+    assert len(blocks) >= 5
+    namespace = {"__name__": "__quickstart__"}
+    for block in blocks:
+        exec(compile(block, "quickstart.rst", "exec"), namespace)  # noqa: S102
+    assert namespace["roc_auc"](namespace["mask"], namespace["scores"]) > 0.9
+
+
+@pytest.mark.slow
+def test_docs_build(tmp_path):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery"):
+        pytest.importorskip(module)
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
+         "-d", str(tmp_path / "doctrees"), str(DOCS), str(tmp_path / "html")],
+        cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    html = tmp_path / "html"
+    for page in ("index", "install", "quickstart", "api", "migration", "io",
+                 "user_guide/two_phase", "auto_examples/index"):
+        assert (html / f"{page}.html").exists(), page
+
+
+def _env():
+    import os
+
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
