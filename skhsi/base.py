@@ -121,6 +121,7 @@ class TorchTrainingMixin:
         "tensorboard_dir": [str, os.PathLike, None],
         "verbose": ["verbose"],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
     }
 
@@ -140,6 +141,7 @@ class TorchTrainingMixin:
             tensorboard_dir=self.tensorboard_dir,
             verbose=self.verbose,
             device=self._device(),
+            precision=self.precision,
         )
 
     def _extra_callbacks(self):

@@ -81,6 +81,9 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where training and inference run; ``"auto"`` picks CUDA when available.
         The fitted model is kept on the CPU, so it loads anywhere.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains and scores with automatic mixed precision
+        (``torch.autocast``), for GPUs with fast bfloat16 arithmetic.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights and the order of training pixels.
 
@@ -132,7 +135,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
                  max_epochs=20, lr=1e-3, batch_size=1024, optimizer="adam",
                  weight_decay=1e-6, patience=None, lr_schedule=None,
                  validation_metric="auc", callbacks=None, tensorboard_dir=None, verbose=0,
-                 device="auto", random_state=None):
+                 device="auto", precision="float32", random_state=None):
         self.rep_dim = rep_dim
         self.hidden = hidden
         self.kernel = kernel
@@ -154,6 +157,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         self.tensorboard_dir = tensorboard_dir
         self.verbose = verbose
         self.device = device
+        self.precision = precision
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -251,7 +255,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     # -- scoring --------------------------------------------------------------------
     def _distances(self, pixels):
         return apply_module(self.module_, pixels, batch_size=self.batch_size,
-                            device=self._device()).astype(np.float64)
+                            device=self._device(), precision=self.precision).astype(np.float64)
 
     def _anomaly_scores(self, pixels):
         check_is_fitted(self, "offset_")

@@ -78,6 +78,8 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
     tensorboard_dir : str, path or None, default=None
     verbose : int, default=0
     device : {"auto", "cpu", "cuda"} or str, default="auto"
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` fine-tunes with automatic mixed precision.
     random_state : int, RandomState instance or None, default=None
         Seeds the random initialisation and the order of training pixels.
 
@@ -134,7 +136,7 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
                  trainable=False, orthogonality=1.0, max_epochs=0, lr=1e-3, batch_size=1024,
                  optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
                  callbacks=None, tensorboard_dir=None, verbose=0, device="auto",
-                 random_state=None):
+                 precision="float32", random_state=None):
         self.n_components = n_components
         self.whiten = whiten
         self.init_method = init_method
@@ -152,6 +154,7 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
         self.tensorboard_dir = tensorboard_dir
         self.verbose = verbose
         self.device = device
+        self.precision = precision
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -5,7 +5,8 @@ import copy
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "make_generator", "apply_module", "as_numpy", "as_tensor"]
+__all__ = ["resolve_device", "make_generator", "apply_module", "as_numpy", "as_tensor",
+           "autocast"]
 
 
 def resolve_device(device):
@@ -46,7 +47,14 @@ def as_numpy(tensor):
     return tensor.detach().cpu().numpy()
 
 
-def apply_module(module, X, *, batch_size, device="cpu", out_dim=None):
+def autocast(device, precision):
+    """Autocast context for ``precision`` (``"bfloat16"``) or a no-op for float32."""
+    enabled = precision == "bfloat16"
+    device_type = torch.device(device).type
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision="float32"):
     """Run ``module`` over the rows of ``X`` in chunks of ``batch_size`` pixels.
 
     The module is evaluated in inference mode on ``device``; a copy is moved
@@ -64,6 +72,9 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None):
     out_dim : int or None
         Width of the output; ``None`` for one value per pixel. Found from the
         first chunk when not given.
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"`` runs the module under autocast (mixed precision); the
+        result is stored as float32 either way.
 
     Returns
     -------
@@ -77,14 +88,14 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None):
     n = X.shape[0]
     out = None
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(device, precision):
             for start in range(0, n, batch_size):
                 chunk = as_tensor(X[start:start + batch_size], device)
                 result = module(chunk)
                 if out is None:
                     shape = (n,) + tuple(result.shape[1:])
                     out = np.empty(shape, dtype=np.float32)
-                out[start:start + len(chunk)] = as_numpy(result)
+                out[start:start + len(chunk)] = as_numpy(result.float())
     finally:
         module.train(was_training)
     if out is None:

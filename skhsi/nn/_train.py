@@ -21,7 +21,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
-from ._runtime import apply_module, make_generator, resolve_device
+from ._runtime import apply_module, autocast, make_generator, resolve_device
 
 __all__ = [
     "OPTIMIZERS",
@@ -91,6 +91,33 @@ class ValidationScoring(Callback):
         net.history.record(f"{key}_best", not previous or value > max(previous))
 
 
+class _Net(NeuralNet):
+    """``NeuralNet`` whose forward passes run under autocast for ``precision``.
+
+    With ``precision="bfloat16"`` the module runs in mixed precision (bfloat16
+    needs no loss scaling); the loss is computed in float32 from the outputs.
+    """
+
+    def __init__(self, *args, precision="float32", **kwargs):
+        self.precision = precision
+        super().__init__(*args, **kwargs)
+
+    def infer(self, x, **fit_params):
+        with autocast(self.device, self.precision):
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return super().get_loss(_to_float32(y_pred), y_true, X=X, training=training)
+
+
+def _to_float32(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_float32(v) for v in value)
+    if torch.is_tensor(value) and value.is_floating_point():
+        return value.float()
+    return value
+
+
 def _resolve_optimizer(optimizer):
     if isinstance(optimizer, str):
         return OPTIMIZERS[optimizer]
@@ -100,7 +127,7 @@ def _resolve_optimizer(optimizer):
 def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_size,
                   optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
                   callbacks=None, tensorboard_dir=None, verbose=0, device="cpu", seed=0,
-                  validation=None, extra_callbacks=()):
+                  validation=None, extra_callbacks=(), precision="float32"):
     """Train ``prefix`` + ``head`` against ``criterion`` with a skorch ``NeuralNet``.
 
     Modules are trained in place; on return they are back on the CPU in
@@ -127,6 +154,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         restored at the end (skorch ``Checkpoint`` in a temporary directory).
     extra_callbacks : list of (name, Callback)
         Node-specific monitors (e.g. the Deep SVDD radius).
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"`` trains with automatic mixed precision.
 
     Returns
     -------
@@ -156,8 +185,9 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     if tensorboard_dir is not None:
         cbs.append(("tensorboard", _tensorboard(tensorboard_dir)))
     generator = make_generator(seed)
-    net = NeuralNet(
+    net = _Net(
         module=chain,
+        precision=precision,
         criterion=criterion,
         optimizer=_resolve_optimizer(optimizer),
         lr=lr,

@@ -187,3 +187,12 @@ def test_cuda_fit_then_cpu_inference(cube):
     assert np.allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
     restored = pickle.loads(pickle.dumps(det))
     assert np.allclose(restored.anomaly_score(cube), cpu)
+
+
+def test_bfloat16_mixed_precision_on_cpu(hydice, hydice_z):
+    det = DeepSVDD(max_epochs=3, precision="bfloat16", **SMALL).fit(hydice_z)
+    scores = det.anomaly_score(hydice_z)
+    assert np.all(np.isfinite(scores))
+    reference = DeepSVDD(max_epochs=3, **SMALL).fit(hydice_z).anomaly_score(hydice_z)
+    assert np.corrcoef(scores.ravel(), reference.ravel())[0, 1] > 0.9
+    assert roc_auc(hydice.mask, scores) > 0.8
