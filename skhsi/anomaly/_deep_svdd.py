@@ -250,7 +250,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         else:
             pixels = pixels_valid
         metric = validation_metric(self.validation_metric, mask, lead, self.contamination)
-        return pixels, metric, self.validation_metric
+        return pixels, metric, self.validation_metric, lead
 
     # -- scoring --------------------------------------------------------------------
     def _distances(self, pixels):

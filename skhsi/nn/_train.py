@@ -19,6 +19,7 @@ from skorch.callbacks import (
     EarlyStopping,
     LRScheduler,
     ProgressBar,
+    TensorBoard,
 )
 
 from ._runtime import apply_module, autocast, make_generator, resolve_device
@@ -26,6 +27,7 @@ from ._runtime import apply_module, autocast, make_generator, resolve_device
 __all__ = [
     "OPTIMIZERS",
     "ObjectiveChain",
+    "ScoreMapTensorBoard",
     "ValidationScoring",
     "fit_objective",
     "history_as_list",
@@ -74,16 +76,18 @@ class ValidationScoring(Callback):
     so stateful modules (the EMA centre) are not updated by it.
     """
 
-    def __init__(self, X, metric, name="auc", batch_size=65536):
+    def __init__(self, X, metric, name="auc", batch_size=65536, image_shape=None):
         self.X = X
         self.metric = metric
         self.name = name
         self.batch_size = batch_size
+        self.image_shape = image_shape
 
     def on_epoch_end(self, net, **kwargs):
         outputs = apply_module(
             _ScoreView(net.module_), self.X, batch_size=self.batch_size, device=net.device
         )
+        self.outputs_ = outputs
         value = float(self.metric(outputs))
         key = f"valid_{self.name}"
         previous = [row[key] for row in net.history[:-1] if key in row]
@@ -149,9 +153,11 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     y : ndarray or None
     seed : int
         Seeds the shuffling of the training pixels (no global RNG is touched).
-    validation : tuple (X_valid, metric, name) or None
+    validation : tuple (X_valid, metric, name[, image_shape]) or None
         Held-out pixels scored after every epoch; the best epoch's weights are
         restored at the end (skorch ``Checkpoint`` in a temporary directory).
+        With ``image_shape`` (the leading shape of the validation cube(s)),
+        TensorBoard also receives the first validation image's score map.
     extra_callbacks : list of (name, Callback)
         Node-specific monitors (e.g. the Deep SVDD radius).
     precision : {"float32", "bfloat16"}
@@ -175,9 +181,10 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
             policy="ReduceLROnPlateau", monitor="train_loss", factor=0.5, patience=5)))
     workdir = None
     if validation is not None:
-        X_valid, metric, name = validation
+        X_valid, metric, name, *image_shape = validation
         workdir = tempfile.TemporaryDirectory(prefix="skhsi-best-")
-        cbs.append(("validation", ValidationScoring(X_valid, metric, name)))
+        cbs.append(("validation", ValidationScoring(
+            X_valid, metric, name, image_shape=image_shape[0] if image_shape else None)))
         cbs.append(("best", Checkpoint(
             monitor=f"valid_{name}_best", f_params="best.pt", f_optimizer=None,
             f_criterion=None, f_history=None, dirname=workdir.name, load_best=True,
@@ -211,8 +218,9 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         chain.cpu()
         chain.train()
     # Writers, file handles and held data are not part of the fitted model.
-    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_
-                      if n not in ("tensorboard", "validation", "best")]
+    transient = ("tensorboard", "validation", "best")
+    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n not in transient]
+    net.callbacks = [(n, cb) for n, cb in net.callbacks if n not in transient]
     net.device = "cpu"
     return net
 
@@ -226,12 +234,48 @@ def _sink(verbose):
     return print if verbose else (lambda *args, **kwargs: None)
 
 
+def _tensorboard_key(key):
+    if key in ("train_loss", "valid_loss"):
+        return f"Loss/{key}"
+    if key.startswith("valid_"):
+        return f"Validation/{key[len('valid_'):]}"
+    return key
+
+
+class ScoreMapTensorBoard(TensorBoard):
+    """skorch's TensorBoard logging, plus the first validation image's score map.
+
+    Scalars of the history are logged every epoch (``Loss/train_loss``,
+    ``radius``, ``n_outside``, ``Validation/<metric>``); when the validation
+    data are images, their min-max normalised anomaly-score map is logged as
+    ``validation/score_map``.
+    """
+
+    def __init__(self, writer, **kwargs):
+        kwargs.setdefault("key_mapper", _tensorboard_key)
+        super().__init__(writer, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        validation = dict(net.callbacks_).get("validation")
+        if validation is None or validation.image_shape is None:
+            return
+        shape = tuple(validation.image_shape)
+        if len(shape) not in (2, 3):
+            return
+        size = int(np.prod(shape[-2:]))
+        image = np.asarray(validation.outputs_[:size], dtype=np.float64).reshape(shape[-2:])
+        span = image.max() - image.min()
+        image = (image - image.min()) / span if span > 0 else np.zeros_like(image)
+        self.writer.add_image("validation/score_map", image,
+                              global_step=net.history[-1]["epoch"], dataformats="HW")
+
+
 def _tensorboard(logdir):
     try:
-        from skorch.callbacks import TensorBoard
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "tensorboard_dir needs the 'tensorboard' package: pip install tensorboard"
         ) from exc
-    return TensorBoard(SummaryWriter(log_dir=str(logdir)))
+    return ScoreMapTensorBoard(SummaryWriter(log_dir=str(logdir)))

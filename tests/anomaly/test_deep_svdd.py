@@ -196,3 +196,17 @@ def test_bfloat16_mixed_precision_on_cpu(hydice, hydice_z):
     reference = DeepSVDD(max_epochs=3, **SMALL).fit(hydice_z).anomaly_score(hydice_z)
     assert np.corrcoef(scores.ravel(), reference.ravel())[0, 1] > 0.9
     assert roc_auc(hydice.mask, scores) > 0.8
+
+
+def test_tensorboard_logs_scalars_and_the_validation_score_map(hydice, hydice_z, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    det = DeepSVDD(max_epochs=2, tensorboard_dir=str(tmp_path), **SMALL)
+    det.fit(hydice_z, validation_data=(hydice_z, hydice.mask))
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"Loss/train_loss", "radius", "n_outside", "Validation/auc"} <= scalars
+    assert "validation/score_map" in events.Tags()["images"]
+    assert len(events.Scalars("Validation/auc")) == 2
