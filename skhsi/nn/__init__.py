@@ -15,6 +15,15 @@ from ._deep_svdd import (
 )
 from ._preprocessing import BandSelect, PerPixelUnitNorm, ZScore
 from ._runtime import apply_module, as_numpy, as_tensor, make_generator, resolve_device
+from ._classifier import PixelCrossEntropy, SpectralMLP
+from ._concrete import (
+    ConcreteAutoencoder,
+    ConcreteLoss,
+    ConcreteSelect,
+    distinct_argmax,
+    distinctness_penalty,
+)
+from ._mixer import ChannelMixer, MixerObjective, ReconstructionLoss, batch_min_max
 
 __all__ = [
     "BandSelect",
@@ -32,4 +41,15 @@ __all__ = [
     "as_tensor",
     "make_generator",
     "resolve_device",
+    "ChannelMixer",
+    "ConcreteAutoencoder",
+    "ConcreteLoss",
+    "ConcreteSelect",
+    "MixerObjective",
+    "PixelCrossEntropy",
+    "ReconstructionLoss",
+    "SpectralMLP",
+    "batch_min_max",
+    "distinct_argmax",
+    "distinctness_penalty",
 ]

@@ -25,6 +25,7 @@ from ._runtime import apply_module, make_generator, resolve_device
 
 __all__ = [
     "OPTIMIZERS",
+    "EpochSchedule",
     "ObjectiveChain",
     "ValidationScoring",
     "fit_objective",
@@ -91,6 +92,21 @@ class ValidationScoring(Callback):
         net.history.record(f"{key}_best", not previous or value > max(previous))
 
 
+class EpochSchedule(Callback):
+    """Call ``set_epoch(epoch, max_epochs)`` on every submodule that defines it.
+
+    Runs at the start of each epoch (``epoch`` counts from 0), so that
+    schedules such as an annealed temperature live in the modules themselves
+    and work wherever the module sits in a trained chain.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1
+        for module in net.module_.modules():
+            if hasattr(module, "set_epoch"):
+                module.set_epoch(epoch, net.max_epochs)
+
+
 def _resolve_optimizer(optimizer):
     if isinstance(optimizer, str):
         return OPTIMIZERS[optimizer]
@@ -103,7 +119,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
                   validation=None, extra_callbacks=()):
     """Train ``prefix`` + ``head`` against ``criterion`` with a skorch ``NeuralNet``.
 
-    Modules are trained in place; on return they are back on the CPU in
+    Submodules that define ``set_epoch(epoch, max_epochs)`` are told the
+    epoch at its start (``EpochSchedule``). Modules are trained in place; on return they are back on the CPU in
     training mode, and the returned net's ``device`` is ``"cpu"`` so that it
     pickles and loads on a machine without CUDA.
 
@@ -134,7 +151,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     """
     device = resolve_device(device)
     chain = ObjectiveChain(prefix, head)
-    cbs = [(name, cb) for name, cb in extra_callbacks]
+    cbs = [("epoch_schedule", EpochSchedule())]
+    cbs += [(name, cb) for name, cb in extra_callbacks]
     cbs += [(f"user_{i}", copy.deepcopy(cb)) for i, cb in enumerate(callbacks or [])]
     if verbose:
         cbs.append(("progress", ProgressBar()))
