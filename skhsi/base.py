@@ -11,6 +11,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -46,10 +47,17 @@ def as_pixels(X):
     >>> pixels.shape, lead
     ((20, 3), (4, 5))
     """
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        ndim = np.ndim(X)
-    else:
+    if sparse.issparse(X):
+        raise TypeError(
+            f"Sparse input is not supported: expected {_SHAPES} as a dense array, "
+            f"got {type(X).__name__}; convert it with X.toarray()."
+        )
+    if not (hasattr(X, "__array__") or isinstance(X, (list, tuple))):
         raise TypeError(f"Expected {_SHAPES} as an array, got {type(X).__name__}.")
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        X = np.asarray(X)
+        ndim = X.ndim
     if ndim == 2:
         return X, None
     if ndim not in (3, 4):

@@ -24,8 +24,6 @@ class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    thresholds_ : ndarray
-        Thresholds of the last ``transform`` call's images.
     n_features_in_ : int
         Width of the maps seen in ``fit`` (informative only).
 
@@ -74,18 +72,30 @@ class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         maps = self._check_maps(X)
+        return maps >= self.thresholds(maps)
+
+    def thresholds(self, X):
+        """The threshold of every image, broadcastable against ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,), (H, W) or (N, H, W)
+
+        Returns
+        -------
+        ndarray of shape (1,), (1, 1) or (N, 1, 1)
+        """
+        maps = self._check_maps(X)
         if maps.ndim == 3:
             flat = maps.reshape(maps.shape[0], -1)
-            thresholds = np.quantile(flat, self.quantile, axis=1)
-            mask = flat >= thresholds[:, None]
-            self.thresholds_ = thresholds
-            return mask.reshape(maps.shape)
-        threshold = np.quantile(maps, self.quantile)
-        self.thresholds_ = np.array([threshold])
-        return maps >= threshold
+            return np.quantile(flat, self.quantile, axis=1)[:, None, None]
+        return np.full((1,) * maps.ndim, np.quantile(maps, self.quantile))
 
     def _check_maps(self, X):
-        ndim = np.ndim(X)
+        ndim = getattr(X, "ndim", None)
+        if ndim is None:
+            X = np.asarray(X)
+            ndim = X.ndim
         if ndim not in (1, 2, 3):
             raise ValueError(
                 "QuantileBinaryDecider expects anomaly scores of shape (n,), (H, W) or "

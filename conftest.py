@@ -1,0 +1,5 @@
+"""Test-session settings shared by the test suite and the doctests."""
+
+import matplotlib
+
+matplotlib.use("Agg")

@@ -1,0 +1,193 @@
+"""The ``skhsi`` command: anomaly detection and file summaries from the shell.
+
+``skhsi detect [SCENE]`` fits a detector on a bundled scene (``hydice`` by
+default, or ``sandiego``) or on an ENVI / ``.mat`` file, prints ROC AUC, IoU,
+precision, recall and the time taken when a ground-truth mask is known, and
+writes a score heatmap (PNG), a detection overlay (PNG), the scores (``.npy``)
+and the metrics (JSON) into ``--out``. ``skhsi info FILE`` summarises a file.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skhsi", description="Hyperspectral anomaly detection with scikit-learn estimators."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    detect = sub.add_parser("detect", help="detect anomalies in a scene and score them")
+    detect.add_argument("scene", nargs="?", default="hydice",
+                        help="bundled scene (hydice, sandiego) or an ENVI/.mat file "
+                             "(default: hydice)")
+    detect.add_argument("--method", choices=["deep-svdd", "rx"], default="deep-svdd")
+    detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
+    detect.add_argument("--quantile", type=float, default=0.995,
+                        help="pixels at or above this quantile of the scores are flagged "
+                             "(default: 0.995)")
+    detect.add_argument("--epochs", type=int, default=None,
+                        help="Deep SVDD training epochs (default: the estimator's)")
+    detect.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    detect.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    detect.add_argument("--verbose", action="store_true", help="show training progress")
+
+    info = sub.add_parser("info", help="summarise an ENVI or .mat file")
+    info.add_argument("file")
+    return parser
+
+
+def _make_detector(args):
+    from skhsi.anomaly import RXDetector
+    from skhsi.pipeline import make_deep_svdd_pipeline
+
+    if args.method == "rx":
+        return RXDetector()
+    params = {"random_state": args.seed, "device": args.device, "verbose": int(args.verbose)}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    return make_deep_svdd_pipeline(**params)
+
+
+def _detect(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skhsi import metrics, plotting
+    from skhsi.anomaly import QuantileBinaryDecider
+    from skhsi.datasets import load_image
+
+    if not 0.0 <= args.quantile <= 1.0:
+        raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
+    image = load_image(args.scene)
+    cube = image.cube
+    detector = _make_detector(args)
+    start = time.perf_counter()
+    detector.fit(cube)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = detector.anomaly_score(cube)
+    score_seconds = time.perf_counter() - start
+    flagged = QuantileBinaryDecider(quantile=args.quantile).fit_transform(scores)
+
+    result = {
+        "scene": str(args.scene),
+        "method": args.method,
+        "shape": list(cube.shape),
+        "quantile": args.quantile,
+        "flagged_pixels": int(flagged.sum()),
+        "fit_seconds": round(fit_seconds, 3),
+        "score_seconds": round(score_seconds, 3),
+    }
+    if image.mask is not None:
+        result.update(
+            anomalous_pixels=int(image.mask.sum()),
+            roc_auc=metrics.roc_auc(image.mask, scores),
+            average_precision=metrics.average_precision(image.mask, scores),
+            iou=metrics.iou(image.mask, flagged),
+            precision=metrics.precision(image.mask, flagged),
+            recall=metrics.recall(image.mask, flagged),
+        )
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{Path(str(args.scene)).stem}_{args.method}"
+    name = Path(str(args.scene)).name
+    ax = plotting.plot_score_heatmap(scores, title=f"{args.method} anomaly score: {name}")
+    _save_figure(ax.figure, out / f"{stem}_heatmap.png")
+    plt.close(ax.figure)
+    if image.mask is not None:
+        ax = plotting.plot_detection_overlay(cube, image.mask, flagged,
+                                             wavelengths=image.wavelengths)
+        _save_figure(ax.figure, out / f"{stem}_overlay.png")
+        plt.close(ax.figure)
+    _atomic_write(out / f"{stem}_scores.npy", lambda f: np.save(f, scores))
+    result["outputs"] = sorted(str(p) for p in out.glob(f"{stem}_*"))
+    result["outputs"].append(str(out / f"{stem}_metrics.json"))
+    _atomic_write(out / f"{stem}_metrics.json",
+                  lambda f: f.write(json.dumps(result, indent=2).encode()))
+    _print_result(result)
+    return 0
+
+
+def _print_result(result):
+    print(f"scene      {result['scene']}  {' x '.join(map(str, result['shape']))}")
+    print(f"method     {result['method']}")
+    if "roc_auc" in result:
+        print(f"ROC AUC    {result['roc_auc']:.4f}")
+        print(f"AP         {result['average_precision']:.4f}")
+        print(f"IoU        {result['iou']:.4f}   (pixels >= the {result['quantile']} quantile)")
+        print(f"precision  {result['precision']:.4f}")
+        print(f"recall     {result['recall']:.4f}")
+    else:
+        print("no ground-truth mask: metrics skipped")
+    print(f"time       fit {result['fit_seconds']:.2f} s, score {result['score_seconds']:.2f} s")
+    for path in result["outputs"]:
+        print(f"wrote      {path}")
+
+
+def _atomic_write(path, write):
+    """Write through a temporary file in the same directory, then rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _save_figure(figure, path):
+    _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120))
+
+
+def _info(args):
+    from skhsi.datasets import load_image
+
+    image = load_image(args.file)
+    cube = image.cube
+    print(f"file         {args.file}")
+    print(f"cube         {' x '.join(map(str, cube.shape))} (lines x samples x bands), "
+          f"{cube.dtype}")
+    if image.wavelengths is not None:
+        w = image.wavelengths
+        print(f"wavelengths  {w[0]:g}-{w[-1]:g} nm, {len(w)} bands")
+    else:
+        print("wavelengths  unknown")
+    if image.bad_bands is not None:
+        print(f"bad bands    {int(image.bad_bands.sum())}")
+    if image.mask is not None:
+        print(f"mask         {int(image.mask.sum())} anomalous pixels")
+    for key in ("interleave", "byte order", "data type", "description"):
+        if key in image.metadata:
+            print(f"{key:<12} {image.metadata[key]}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``skhsi`` command; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "detect":
+            return _detect(args)
+        return _info(args)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"skhsi: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
