@@ -70,10 +70,11 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
     trainable : bool, default=False
         Whether end-to-end training in a :class:`~skhsi.pipeline.Pipeline`
         updates the selection.
-    lr : float, default=1e-2
-        The logits move by about ``lr`` per step: the default is larger than
-        the other nodes' so that a selection forms within tens of epochs.
-    batch_size : int, default=1024
+    lr : float, default=2e-2
+        The logits move by about ``lr`` per step: the default is larger, and
+        the batches smaller, than the other nodes' so that a selection forms
+        within tens of epochs.
+    batch_size : int, default=256
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
     patience : int or None, default=None
@@ -129,7 +130,7 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
 
     def __init__(self, n_bands=3, *, tau_start=10.0, tau_end=0.1, max_epochs=50,
                  use_hard_inference=True, wavelengths=None, distinctness=1.0,
-                 trainable=False, lr=1e-2, batch_size=1024, optimizer="adam",
+                 trainable=False, lr=2e-2, batch_size=256, optimizer="adam",
                  weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", random_state=None):
         self.n_bands = n_bands
