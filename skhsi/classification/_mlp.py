@@ -38,8 +38,9 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         Width of the hidden layer.
     max_epochs : int, default=30
     lr : float, default=1e-2
-    batch_size : int, default=256
-        Training batch size, and the chunk size of inference.
+    batch_size : int, default=128
+        Training batch size, and the chunk size of inference. Small batches
+        give a trainable selector in front enough steps to settle.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
     patience : int or None, default=None
@@ -78,7 +79,7 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         **TorchTrainingMixin._training_parameter_constraints,
     }
 
-    def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=256, optimizer="adam",
+    def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=128, optimizer="adam",
                  weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", random_state=None):
         self.hidden = hidden

@@ -199,8 +199,9 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         chain.cpu()
         chain.train()
     # Writers, file handles and held data are not part of the fitted model.
-    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_
-                      if n not in ("tensorboard", "validation", "best")]
+    transient = ("tensorboard", "validation", "best")
+    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n not in transient]
+    net.callbacks = [(n, cb) for n, cb in net.callbacks if n not in transient]
     net.device = "cpu"
     return net
 
