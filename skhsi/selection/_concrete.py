@@ -30,10 +30,14 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
     ``fit`` runs two phases. Phase 1: uniform logits (zeros plus Gaussian
     noise of scale 0.01 from ``random_state``, so that the initial choice is a
     seeded random set of bands). Phase 2 (``max_epochs > 0``): the concrete
-    autoencoder above, trained through skorch. As a ``trainable=True`` step of
-    :class:`skhsi.pipeline.Pipeline`, the selection layer is instead trained
-    against the final step's objective (relaxed in training mode, hard in
-    evaluation), with ``tau`` annealed over the pipeline's epochs.
+    autoencoder above, trained through skorch.
+
+    In a :class:`skhsi.pipeline.Pipeline`, a ``trainable=True`` selector is
+    only initialised in phase 1 and then trained against the final step's
+    objective (relaxed in training mode, hard in evaluation), with ``tau``
+    annealed over the pipeline's epochs; the distinctness penalty then does
+    not apply, the final resolution below does. A frozen selector
+    (``trainable=False``) is fitted as when alone and then kept fixed.
 
     **Distinct bands.** Two rows choosing the same band waste a slot. The
     training loss adds ``distinctness`` times the mean off-diagonal of
@@ -69,7 +73,7 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
         Weight of the distinctness penalty; 0 switches it off.
     trainable : bool, default=False
         Whether end-to-end training in a :class:`~skhsi.pipeline.Pipeline`
-        updates the selection.
+        updates the selection (see above).
     lr : float, default=2e-2
         The logits move by about ``lr`` per step: the default is larger, and
         the batches smaller, than the other nodes' so that a selection forms
@@ -175,6 +179,8 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
 
     # -- the pieces the two-phase pipeline calls ------------------------------------
     def _fit_phase1(self, X, y=None):
+        if not self.trainable:  # a frozen step keeps what it learns alone
+            return self.fit(X)
         self._validate_params()
         pixels, _ = self._validate_spectral(X, reset=True)
         return self._fit_statistics(pixels)

@@ -53,9 +53,12 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
     ``fit`` runs two phases. Phase 1: weights from ``init_method``. Phase 2
     (``max_epochs > 0``): without ``y``, a linear decoder back to the ``C``
     bands is trained with the mixer on the reconstruction MSE; with ``y``
-    (integer labels per pixel), a linear classifier on cross-entropy. As a
-    ``trainable=True`` step of :class:`skhsi.pipeline.Pipeline`, the mixer is
-    trained against the final step's objective instead.
+    (integer labels per pixel), a linear classifier on cross-entropy.
+
+    In a :class:`skhsi.pipeline.Pipeline`, a ``trainable=True`` mixer is only
+    initialised in phase 1 and then trained against the final step's
+    objective; a frozen one (``trainable=False``) is fitted as when alone
+    (both phases, with the pipeline's ``y`` if any) and then kept fixed.
 
     Parameters
     ----------
@@ -77,7 +80,7 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
         starts every weight at 0 (a degenerate start for stacked layers).
     trainable : bool, default=False
         Whether end-to-end training in a :class:`~skhsi.pipeline.Pipeline`
-        updates the weights.
+        updates the weights (see above).
     max_epochs : int, default=20
         Epochs of phase 2 when fitted alone; 0 keeps the initialisation.
     lr : float, default=1e-3
@@ -185,6 +188,8 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
 
     # -- the pieces the two-phase pipeline calls ------------------------------------
     def _fit_phase1(self, X, y=None):
+        if not self.trainable:  # a frozen step keeps what it learns alone
+            return self.fit(X, y)
         self._validate_params()
         pixels, _ = self._validate_spectral(X, reset=True)
         return self._fit_statistics(pixels)

@@ -81,7 +81,7 @@ def test_mixer_and_classifier_train_jointly():
     cube, labels = _labelled_cube()
     pipe = make_pipeline(LearnableChannelMixer(4, trainable=True, random_state=0),
                          SpectralMLPClassifier(max_epochs=20, random_state=0))
-    before = LearnableChannelMixer(4, random_state=0)
+    before = LearnableChannelMixer(4, trainable=True, random_state=0)
     before._fit_phase1(cube)
     pipe.fit(cube, labels)
     assert not np.allclose(pipe[0].weights_[0], before.weights_[0])

@@ -125,7 +125,7 @@ def test_end_to_end_with_deep_svdd(data):
     scores = pipe.anomaly_score(cube)
     assert scores.shape == (20, 20) and np.all(np.isfinite(scores))
     sel = pipe[1]
-    initial = ConcreteBandSelector(n_bands=5, random_state=0)
+    initial = ConcreteBandSelector(n_bands=5, trainable=True, random_state=0)
     initial._fit_phase1(pipe[0].transform(cube))
     assert not np.allclose(sel.module_.logits.detach().numpy(),
                            initial.module_.logits.detach().numpy())
@@ -148,3 +148,12 @@ def test_grid_search_with_masks_on_hydice():
     assert search.best_params_["concretebandselector__n_bands"] in (3, 6)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.anomaly_score(tiles[:1]).shape == (1, 32, 32)
+
+
+def test_frozen_step_is_fitted_alone(data):
+    cube = data.reshape(20, 20, 24)
+    pipe = make_pipeline(ConcreteBandSelector(n_bands=4, **_FAST), DeepSVDD(**_SVDD)).fit(cube)
+    alone = ConcreteBandSelector(n_bands=4, **_FAST).fit(cube)
+    np.testing.assert_array_equal(pipe[0].selected_bands_, alone.selected_bands_)
+    np.testing.assert_array_equal(pipe[0].module_.logits.detach().numpy(),
+                                  alone.module_.logits.detach().numpy())
