@@ -81,7 +81,8 @@ ax.set_xlim(0, 0.1)
 # false-colour image of the scene.
 decider = QuantileBinaryDecider(quantile=0.997)
 flagged = decider.fit_transform(scores["Deep SVDD"])
-print(f"threshold {decider.thresholds_[0]:.3g}: {int(flagged.sum())} pixels flagged, "
+threshold = decider.thresholds(scores["Deep SVDD"]).item()
+print(f"threshold {threshold:.3g}: {int(flagged.sum())} pixels flagged, "
       f"{int((flagged & mask).sum())} of them anomalous")
 plot_detection_overlay(cube, mask, flagged)
 plt.show()

@@ -23,3 +23,14 @@ def cube():
     data = rng.normal(size=(12, 10, 6))
     data[3, 4] += 8.0
     return data
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny test models run faster on one thread than on two busy cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -5,8 +5,8 @@ import pytest
 
 from skhsi.anomaly import DeepSVDD, RXDetector
 from skhsi.persistence import load_weights, save_weights
-from skhsi.pipeline import make_deep_svdd_pipeline, make_pipeline
-from skhsi.preprocessing import BandpassByWavelength, ZScoreNormalizerGlobal
+from skhsi.pipeline import make_deep_svdd_pipeline
+from skhsi.preprocessing import ZScoreNormalizerGlobal
 
 
 def test_pipeline_round_trip_is_identical(cube, tmp_path):

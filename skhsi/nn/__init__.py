@@ -17,6 +17,15 @@ from ._preprocessing import BandSelect, PerPixelUnitNorm, ZScore
 from ._runtime import apply_module, as_numpy, as_tensor, make_generator, resolve_device
 from ._pca import BestReconstruction, PCAProjection, ReconstructionOrthogonalityLoss
 from ._scaling import AffinePerBand, PerPixelStandardize
+from ._classifier import PixelCrossEntropy, SpectralMLP
+from ._concrete import (
+    ConcreteAutoencoder,
+    ConcreteLoss,
+    ConcreteSelect,
+    distinct_argmax,
+    distinctness_penalty,
+)
+from ._mixer import ChannelMixer, MixerObjective, ReconstructionLoss, batch_min_max
 
 __all__ = [
     "BandSelect",
@@ -39,4 +48,15 @@ __all__ = [
     "PCAProjection",
     "PerPixelStandardize",
     "ReconstructionOrthogonalityLoss",
+    "ChannelMixer",
+    "ConcreteAutoencoder",
+    "ConcreteLoss",
+    "ConcreteSelect",
+    "MixerObjective",
+    "PixelCrossEntropy",
+    "ReconstructionLoss",
+    "SpectralMLP",
+    "batch_min_max",
+    "distinct_argmax",
+    "distinctness_penalty",
 ]

@@ -26,6 +26,7 @@ from ._runtime import apply_module, autocast, make_generator, resolve_device
 
 __all__ = [
     "OPTIMIZERS",
+    "EpochSchedule",
     "ObjectiveChain",
     "ScoreMapTensorBoard",
     "ValidationScoring",
@@ -122,6 +123,21 @@ def _to_float32(value):
     return value
 
 
+class EpochSchedule(Callback):
+    """Call ``set_epoch(epoch, max_epochs)`` on every submodule that defines it.
+
+    Runs at the start of each epoch (``epoch`` counts from 0), so that
+    schedules such as an annealed temperature live in the modules themselves
+    and work wherever the module sits in a trained chain.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1
+        for module in net.module_.modules():
+            if hasattr(module, "set_epoch"):
+                module.set_epoch(epoch, net.max_epochs)
+
+
 def _resolve_optimizer(optimizer):
     if isinstance(optimizer, str):
         return OPTIMIZERS[optimizer]
@@ -134,8 +150,9 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
                   validation=None, extra_callbacks=(), precision="float32"):
     """Train ``prefix`` + ``head`` against ``criterion`` with a skorch ``NeuralNet``.
 
-    Modules are trained in place; on return they are back on the CPU in
-    training mode, and the returned net's ``device`` is ``"cpu"`` so that it
+    Submodules that define ``set_epoch(epoch, max_epochs)`` are told the
+    epoch at its start (``EpochSchedule``). Modules are trained in place; on
+    return they are back on the CPU in training mode, and the returned net's ``device`` is ``"cpu"`` so that it
     pickles and loads on a machine without CUDA.
 
     Parameters
@@ -169,7 +186,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     """
     device = resolve_device(device)
     chain = ObjectiveChain(prefix, head)
-    cbs = [(name, cb) for name, cb in extra_callbacks]
+    cbs = [("epoch_schedule", EpochSchedule())]
+    cbs += [(name, cb) for name, cb in extra_callbacks]
     cbs += [(f"user_{i}", copy.deepcopy(cb)) for i, cb in enumerate(callbacks or [])]
     if verbose:
         cbs.append(("progress", ProgressBar()))

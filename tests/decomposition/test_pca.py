@@ -1,7 +1,6 @@
 import joblib
 import numpy as np
 import pytest
-import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, KFold
@@ -17,15 +16,6 @@ from skhsi.preprocessing import ZScoreNormalizerGlobal
 
 _FAST_SVDD = dict(max_epochs=2, batch_size=256, n_rff=32, hidden=16, rep_dim=4,
                   device="cpu", random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small matrices: one thread avoids oversubscription on shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

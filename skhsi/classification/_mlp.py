@@ -1,0 +1,220 @@
+"""A per-pixel MLP classifier that can close a two-phase pipeline."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import SpectralMixin, TorchTrainingMixin, as_pixels, restore_shape
+from ..nn import PixelCrossEntropy, SpectralMLP, apply_module, make_generator
+from ._targets import pixel_labels
+
+
+class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, BaseEstimator):
+    """Pixel classifier: a one-hidden-layer MLP trained on cross-entropy.
+
+    ``fit`` runs two phases. Phase 1: seeded weights and an output bias equal
+    to the log label frequencies, so the untrained network already predicts
+    the training label distribution. Phase 2 (``max_epochs > 0``):
+    cross-entropy through skorch. As the final step of a
+    :class:`skhsi.pipeline.Pipeline` it is the *head*: phase 2 trains it
+    together with the steps in front of it that have ``trainable=True`` (a
+    :class:`~skhsi.selection.ConcreteBandSelector` or
+    :class:`~skhsi.selection.LearnableChannelMixer`), with labels given per
+    pixel. Standardised input (e.g.
+    :class:`~skhsi.preprocessing.ZScoreNormalizerGlobal`) trains best.
+
+    Labels may be any values scikit-learn accepts for classification; they
+    are encoded with ``LabelEncoder`` (``classes_``).
+
+    Parameters
+    ----------
+    hidden : int, default=64
+        Width of the hidden layer.
+    max_epochs : int, default=30
+    lr : float, default=1e-2
+    batch_size : int, default=128
+        Training batch size, and the chunk size of inference. Small batches
+        give a trainable selector in front enough steps to settle.
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+    weight_decay : float, default=0.0
+    patience : int or None, default=None
+    lr_schedule : {"plateau"} or None, default=None
+    callbacks : list of skorch callbacks or None, default=None
+    tensorboard_dir : str, path or None, default=None
+    verbose : int, default=0
+    device : str, default="auto"
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains with automatic mixed precision.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights and the order of training pixels.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    module_ : skhsi.nn.SpectralMLP
+    net_ : skorch.NeuralNet or None
+    history_ : list of dict
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.classification import SpectralMLPClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 2, size=(16, 16))
+    >>> cube = rng.normal(size=(16, 16, 6)) + 3.0 * labels[..., None]
+    >>> clf = SpectralMLPClassifier(max_epochs=10, random_state=0, device="cpu")
+    >>> clf.fit(cube, labels).predict(cube).shape
+    (16, 16)
+    >>> clf.score(cube, labels) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden": [Interval(Integral, 1, None, closed="left")],
+        **TorchTrainingMixin._training_parameter_constraints,
+    }
+
+    def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=128, optimizer="adam",
+                 weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
+                 tensorboard_dir=None, verbose=0, device="auto", precision="float32",
+                 random_state=None):
+        self.hidden = hidden
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.callbacks = callbacks
+        self.tensorboard_dir = tensorboard_dir
+        self.verbose = verbose
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, validation_data=None):
+        """Prior-initialised weights, then ``max_epochs`` of cross-entropy training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : array-like with the leading shape of ``X``
+            One label per pixel.
+        validation_data : tuple (X_valid, y_valid) or None
+            When given, the epoch with the best validation accuracy is kept.
+
+        Returns
+        -------
+        self
+        """
+        pixels, lead = self._validate_spectral(X, reset=True)
+        labels = pixel_labels(y, lead, pixels.shape[0])
+        self._fit_statistics(pixels, labels)
+        if self.max_epochs > 0:
+            self._fit_gradient(pixels, labels, seed=self._seeds[1],
+                               validation=self._validation(validation_data))
+        self._finish_fit(pixels)
+        return self
+
+    # -- the pieces the two-phase pipeline calls ------------------------------------
+    def _fit_phase1(self, X, y=None):
+        self._validate_params()
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs labels: y=None was given.")
+        pixels, lead = self._validate_spectral(X, reset=True)
+        return self._fit_statistics(pixels, pixel_labels(y, lead, pixels.shape[0]))
+
+    def _phase2_seed(self):
+        return self._seeds[1]
+
+    def _fit_statistics(self, pixels, labels):
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        rng = check_random_state(self.random_state)
+        self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+        self.module_ = SpectralMLP(pixels.shape[1], len(self.classes_), hidden=self.hidden,
+                                   log_prior=np.log(counts / counts.sum()),
+                                   generator=make_generator(self._seeds[0]))
+        self.net_ = None
+        self.history_ = []
+        return self
+
+    def _encode(self, labels):
+        labels = np.asarray(labels).reshape(-1)
+        codes = np.searchsorted(self.classes_, labels)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != labels
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not seen in fit: {np.unique(labels[unknown])[:5]}; "
+                f"known classes are {self.classes_}."
+            )
+        return codes.astype(np.int64)
+
+    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
+        return super()._fit_gradient(X, self._encode(y), prefix=prefix, seed=seed,
+                                     validation=validation)
+
+    def _objective_module(self):
+        return self.module_
+
+    def _make_criterion(self):
+        return PixelCrossEntropy()
+
+    def _validation(self, validation_data, pixels_valid=None):
+        """``(pixels, accuracy, "accuracy")`` for skorch from ``(X_valid, y_valid)``."""
+        if validation_data is None:
+            return None
+        X_valid, y_valid = validation_data
+        pixels, lead = as_pixels(X_valid)
+        if pixels_valid is None:
+            pixels, lead = self._validate_spectral(X_valid, reset=False)
+        else:
+            pixels = pixels_valid
+        codes = self._encode(pixel_labels(y_valid, lead, pixels.shape[0]))
+
+        def accuracy(logits):
+            return float(np.mean(np.argmax(logits, axis=1) == codes))
+
+        return pixels, accuracy, "accuracy"
+
+    def _finish_fit(self, pixels):
+        return self
+
+    # -- prediction -----------------------------------------------------------------
+    def _logits(self, X):
+        check_is_fitted(self, "classes_")
+        pixels, lead = self._check_spectral(X)
+        logits = apply_module(self.module_, pixels, batch_size=self.batch_size,
+                              device=self._device())
+        return logits.astype(np.float64), lead
+
+    def predict_proba(self, X):
+        """Class probabilities per pixel: shape ``(..., n_classes)``."""
+        logits, lead = self._logits(X)
+        return restore_shape(softmax(logits, axis=1), lead)
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class per pixel, with the input's leading shape (a label map)."""
+        logits, lead = self._logits(X)
+        return restore_shape(self.classes_[np.argmax(logits, axis=1)], lead)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy over all pixels (``y`` with the leading shape of ``X``)."""
+        pred = np.asarray(self.predict(X)).reshape(-1)
+        y = np.asarray(y).reshape(-1)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight).reshape(-1)
+        return accuracy_score(y, pred, sample_weight=sample_weight)

@@ -1,0 +1,297 @@
+"""Band selection by a concrete autoencoder (Abid et al., ICML 2019)."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from ..base import SpectralMixin, TorchTrainingMixin, as_pixels, restore_shape
+from ..nn import ConcreteAutoencoder, ConcreteLoss, ConcreteSelect, as_numpy, make_generator
+from ..preprocessing._wavelengths import check_wavelengths, wavelength_feature_names
+
+
+class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, TransformerMixin,
+                           BaseEstimator):
+    """Select ``n_bands`` bands with a concrete autoencoder (Abid et al., ICML 2019).
+
+    A selection layer holds logits of shape ``(n_bands, C)``; during training
+    each of its rows draws a Gumbel-softmax sample at temperature ``tau``, a
+    soft one-hot vector over the bands, and a linear decoder reconstructs all
+    ``C`` bands from the ``n_bands`` mixtures (mean squared error). ``tau``
+    decays exponentially from ``tau_start`` (first epoch) to ``tau_end``
+    (last epoch), so the samples harden into a choice of single bands. At
+    inference each row keeps its most probable band.
+
+    ``fit`` runs two phases. Phase 1: uniform logits (zeros plus Gaussian
+    noise of scale 0.01 from ``random_state``, so that the initial choice is a
+    seeded random set of bands). Phase 2 (``max_epochs > 0``): the concrete
+    autoencoder above, trained through skorch.
+
+    In a :class:`skhsi.pipeline.Pipeline`, a ``trainable=True`` selector is
+    only initialised in phase 1 and then trained against the final step's
+    objective (relaxed in training mode, hard in evaluation), with ``tau``
+    annealed over the pipeline's epochs; the distinctness penalty then does
+    not apply, the final resolution below does. A frozen selector
+    (``trainable=False``) is fitted as when alone and then kept fixed.
+
+    **Distinct bands.** Two rows choosing the same band waste a slot. The
+    training loss adds ``distinctness`` times the mean off-diagonal of
+    ``P P^T`` (``P = softmax(logits)``, one row per selected band), which is 0
+    for rows on different bands and stays finite for one-hot rows. At the
+    end, the choice is made distinct in any case: rows are served in
+    decreasing order of their top probability, each taking its best band not
+    already taken (a colliding row gets its next-best distinct band).
+
+    **Order.** ``selected_bands_`` lists the bands in the order of the
+    selection rows, and ``transform`` returns the bands in that order (which
+    is the order a trained downstream step expects). ``get_support`` is
+    scikit-learn's unordered mask; ``inverse_transform`` puts every column
+    back at its band.
+
+    Parameters
+    ----------
+    n_bands : int, default=3
+        Number of bands to select (at most the band count).
+    tau_start : float, default=10.0
+        Temperature of the first training epoch.
+    tau_end : float, default=0.1
+        Temperature of the last training epoch.
+    max_epochs : int, default=50
+        Epochs of phase 2 when fitted alone; 0 keeps the random initial choice.
+    use_hard_inference : bool, default=True
+        ``transform`` picks the selected bands. With False it returns the
+        mixtures ``X @ selection_weights_.T`` instead (soft selection).
+    wavelengths : array-like of shape (C,) or None, default=None
+        Band centres in nm (strictly increasing) for ``selected_wavelengths_``
+        and the ``"<w>nm"`` feature names.
+    distinctness : float, default=1.0
+        Weight of the distinctness penalty; 0 switches it off.
+    trainable : bool, default=False
+        Whether end-to-end training in a :class:`~skhsi.pipeline.Pipeline`
+        updates the selection (see above).
+    lr : float, default=2e-2
+        The logits move by about ``lr`` per step: the default is larger, and
+        the batches smaller, than the other nodes' so that a selection forms
+        within tens of epochs.
+    batch_size : int, default=256
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+    weight_decay : float, default=0.0
+    patience : int or None, default=None
+    lr_schedule : {"plateau"} or None, default=None
+    callbacks : list of skorch callbacks or None, default=None
+    tensorboard_dir : str, path or None, default=None
+    verbose : int, default=0
+    device : str, default="auto"
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains with automatic mixed precision.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the logit noise, the Gumbel noise, the decoder and the order of
+        training pixels: the same value selects the same bands on CPU.
+
+    Attributes
+    ----------
+    module_ : skhsi.nn.ConcreteSelect
+    selected_bands_ : ndarray of int, shape (n_bands,)
+        Chosen band indices, in output order.
+    selected_wavelengths_ : ndarray of shape (n_bands,) or None
+    selection_weights_ : ndarray of shape (n_bands, C)
+        ``softmax(logits / tau_)``: each row's probabilities over the bands.
+    tau_ : float
+        Temperature reached at the end of training.
+    net_ : skorch.NeuralNet or None
+    history_ : list of dict
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.selection import ConcreteBandSelector
+    >>> rng = np.random.default_rng(0)
+    >>> cube = rng.normal(size=(12, 12, 10))
+    >>> sel = ConcreteBandSelector(n_bands=3, max_epochs=5, random_state=0, device="cpu",
+    ...                            wavelengths=np.arange(400, 500, 10))
+    >>> sel.fit_transform(cube).shape
+    (12, 12, 3)
+    >>> len(set(sel.selected_bands_.tolist()))
+    3
+    >>> sel.get_feature_names_out().shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "n_bands": [Interval(Integral, 1, None, closed="left")],
+        "tau_start": [Interval(Real, 0, None, closed="neither")],
+        "tau_end": [Interval(Real, 0, None, closed="neither")],
+        "use_hard_inference": ["boolean"],
+        "wavelengths": ["array-like", None],
+        "distinctness": [Interval(Real, 0, None, closed="left")],
+        "trainable": ["boolean"],
+        **TorchTrainingMixin._training_parameter_constraints,
+    }
+
+    def __init__(self, n_bands=3, *, tau_start=10.0, tau_end=0.1, max_epochs=50,
+                 use_hard_inference=True, wavelengths=None, distinctness=1.0,
+                 trainable=False, lr=2e-2, batch_size=256, optimizer="adam",
+                 weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
+                 tensorboard_dir=None, verbose=0, device="auto", precision="float32",
+                 random_state=None):
+        self.n_bands = n_bands
+        self.tau_start = tau_start
+        self.tau_end = tau_end
+        self.max_epochs = max_epochs
+        self.use_hard_inference = use_hard_inference
+        self.wavelengths = wavelengths
+        self.distinctness = distinctness
+        self.trainable = trainable
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.callbacks = callbacks
+        self.tensorboard_dir = tensorboard_dir
+        self.verbose = verbose
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Initialise the selection, then train the concrete autoencoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : ignored (the objective is unsupervised)
+
+        Returns
+        -------
+        self
+        """
+        pixels, _ = self._validate_spectral(X, reset=True)
+        self._fit_statistics(pixels)
+        if self.max_epochs > 0:
+            self._fit_gradient(pixels, seed=self._seeds[1])
+        self._finish_fit(pixels)
+        return self
+
+    # -- the pieces the two-phase pipeline calls ------------------------------------
+    def _fit_phase1(self, X, y=None):
+        if not self.trainable:  # a frozen step keeps what it learns alone
+            return self.fit(X)
+        self._validate_params()
+        pixels, _ = self._validate_spectral(X, reset=True)
+        return self._fit_statistics(pixels)
+
+    def _phase2_seed(self):
+        return self._seeds[1]
+
+    def _fit_statistics(self, pixels):
+        n_features = pixels.shape[1]
+        if self.n_bands > n_features:
+            raise ValueError(
+                f"n_bands={self.n_bands} is larger than the number of bands in X "
+                f"(n_features = {n_features})."
+            )
+        self._wavelengths = (None if self.wavelengths is None
+                             else check_wavelengths(self.wavelengths, n_features))
+        rng = check_random_state(self.random_state)
+        self._seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+        self.module_ = ConcreteSelect(n_features, self.n_bands, tau_start=self.tau_start,
+                                      tau_end=self.tau_end, seed=int(self._seeds[0]),
+                                      hard_inference=self.use_hard_inference)
+        self.net_ = None
+        self.history_ = []
+        self._sync()
+        return self
+
+    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
+        self._objective = ConcreteAutoencoder(self.module_, self.n_features_in_,
+                                              generator=make_generator(self._seeds[2]))
+        try:
+            super()._fit_gradient(X, None, prefix=prefix, seed=seed, validation=validation)
+        finally:
+            del self._objective
+        return self
+
+    def _objective_module(self):
+        return self._objective
+
+    def _make_criterion(self):
+        return ConcreteLoss(self.distinctness)
+
+    def _validation(self, validation_data, pixels_valid=None):
+        return None
+
+    def _finish_fit(self, pixels):
+        self._sync()
+        return self
+
+    def _sync(self):
+        module = self.module_
+        self.selected_bands_ = as_numpy(module.hard_indices()).astype(np.intp)
+        self.tau_ = float(module.tau)
+        self.selection_weights_ = as_numpy(module.probabilities(module.tau)).astype(np.float64)
+        self.selected_wavelengths_ = (None if self._wavelengths is None
+                                      else self._wavelengths[self.selected_bands_])
+
+    # -- selection ------------------------------------------------------------------
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        mask = np.zeros(self.n_features_in_, dtype=bool)
+        mask[self.selected_bands_] = True
+        return mask
+
+    def transform(self, X):
+        """Keep the selected bands (in ``selected_bands_`` order) and the leading shape.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+
+        Returns
+        -------
+        ndarray of shape (..., n_bands)
+        """
+        pixels, lead = self._check_spectral(X)
+        if self.use_hard_inference:
+            out = pixels[:, self.selected_bands_]
+        else:
+            out = pixels @ self.selection_weights_.T.astype(pixels.dtype)
+        return restore_shape(out, lead)
+
+    def inverse_transform(self, X):
+        """Put every selected band back in place, zeros elsewhere."""
+        check_is_fitted(self)
+        pixels, lead = as_pixels(X)
+        pixels = np.asarray(pixels)
+        if pixels.shape[1] != self.n_bands:
+            raise ValueError(
+                f"X has {pixels.shape[1]} features, but {type(self).__name__} selected "
+                f"{self.n_bands} bands."
+            )
+        out = np.zeros((pixels.shape[0], self.n_features_in_), dtype=pixels.dtype)
+        out[:, self.selected_bands_] = pixels
+        return restore_shape(out, lead)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``"<w>nm"`` when wavelengths are known."""
+        check_is_fitted(self)
+        if self.selected_wavelengths_ is not None and input_features is None:
+            return wavelength_feature_names(self.selected_wavelengths_)
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray(names, dtype=object)[self.selected_bands_]
+
+    def _as_module(self):
+        check_is_fitted(self)
+        return copy.deepcopy(self.module_)
+
+    def _from_module(self, module):
+        self.module_ = module
+        self._sync()
