@@ -244,14 +244,20 @@ def main(argv=None):
                        ("both phases (default, 20 epochs)", "both")):
         lines.append(f"| {label} | {np.mean(sd[key]):.2f} | {min(sd[key]):.2f} | "
                      f"{max(sd[key]):.2f} | {np.mean(sd[key + '_cpu']):.2f} |")
+    both_cpu = float(np.mean(sd["both_cpu"]))
     lines += [
         "",
-        f"Both phases under {FIT_TIME_LIMIT_S:.0f} s: "
-        f"**{'yes' if both_max < FIT_TIME_LIMIT_S else 'no'}** (slowest seed {both_max:.2f} s wall).",
+        f"Both phases under {FIT_TIME_LIMIT_S:.0f} s: wall-clock "
+        f"**{'yes' if both_max < FIT_TIME_LIMIT_S else 'no'}** on the slowest seed "
+        f"({both_max:.2f} s), **{'yes' if np.mean(sd['both']) < FIT_TIME_LIMIT_S else 'no'}** "
+        f"on the mean ({np.mean(sd['both']):.2f} s); CPU "
+        f"**{'yes' if both_cpu < FIT_TIME_LIMIT_S else 'no'}** ({both_cpu:.2f} s). "
+        "CPU seconds well under wall seconds with few threads mean the process was "
+        "waiting for the machine's cores, not computing.",
         "",
         "## Environment", "",
         f"skhsi {skhsi.__version__}, scikit-learn {sklearn.__version__}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), PyOD {pyod_version or 'not installed'}, "
+        f"(torch threads: {torch.get_num_threads()}), PyOD {pyod_version or 'not installed'}, "
         f"Python {platform.python_version()}, {platform.machine()}.",
         "",
     ]
