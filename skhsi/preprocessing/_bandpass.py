@@ -4,16 +4,14 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, as_pixels, restore_shape
-from ..nn import BandSelect
-from ._wavelengths import check_wavelengths, wavelength_feature_names
+from ..base import SpectralMixin
+from ._selector import BandSelectorMixin
+from ._wavelengths import check_wavelengths
 
 
-class BandpassByWavelength(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator):
+class BandpassByWavelength(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
     """Keep the bands with ``min_wavelength_nm <= wavelength <= max_wavelength_nm``.
 
     Parameters
@@ -28,8 +26,8 @@ class BandpassByWavelength(SpectralMixin, SelectorMixin, TransformerMixin, BaseE
 
     Attributes
     ----------
-    support_ : ndarray of bool, shape (n_features_in_,)
-        Which bands are kept.
+    selected_bands_ : ndarray of int
+        Indices of the kept bands (``get_support()`` gives the boolean mask).
     wavelengths_out_ : ndarray of shape (n_kept,) or None
         Wavelengths of the kept bands.
     n_features_in_ : int
@@ -79,7 +77,7 @@ class BandpassByWavelength(SpectralMixin, SelectorMixin, TransformerMixin, BaseE
                     "BandpassByWavelength needs `wavelengths` (nm, one per band) to apply "
                     f"the limits {limits}; got wavelengths=None."
                 )
-            self.support_ = np.ones(n_bands, dtype=bool)
+            self.selected_bands_ = np.arange(n_bands)
             self.wavelengths_out_ = None
             return self
         wavelengths = check_wavelengths(self.wavelengths, n_bands)
@@ -95,40 +93,6 @@ class BandpassByWavelength(SpectralMixin, SelectorMixin, TransformerMixin, BaseE
                 f"No band lies in [{low}, {high}] nm; the wavelengths span "
                 f"{wavelengths[0]:g}-{wavelengths[-1]:g} nm."
             )
-        self.support_ = support
+        self.selected_bands_ = np.flatnonzero(support)
         self.wavelengths_out_ = wavelengths[support]
         return self
-
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        return self.support_
-
-    def transform(self, X):
-        """Drop the bands outside the interval, keeping the leading shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
-
-        Returns
-        -------
-        ndarray of shape (..., n_kept)
-        """
-        pixels, lead = self._check_spectral(X)
-        return restore_shape(pixels[:, self.support_], lead)
-
-    def inverse_transform(self, X):
-        """Put the kept bands back in place, zeros elsewhere."""
-        pixels, lead = as_pixels(X)
-        return restore_shape(super().inverse_transform(pixels), lead)
-
-    def get_feature_names_out(self, input_features=None):
-        """Band names: ``"<wavelength>nm"`` when wavelengths are known."""
-        check_is_fitted(self)
-        if self.wavelengths_out_ is not None and input_features is None:
-            return wavelength_feature_names(self.wavelengths_out_)
-        return super().get_feature_names_out(input_features)
-
-    def _as_module(self):
-        check_is_fitted(self)
-        return BandSelect(np.flatnonzero(self.support_))

@@ -5,13 +5,11 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.decomposition import PCA
-from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, as_pixels, restore_shape
-from ..nn import BandSelect
-from ._wavelengths import check_wavelengths, wavelength_feature_names
+from ..base import SpectralMixin
+from ._selector import BandSelectorMixin
+from ._wavelengths import check_wavelengths
 
 __all__ = ["BandSampler", "DEFAULT_REGIONS", "RGB_NM"]
 
@@ -34,7 +32,7 @@ def _spread(n_total, k):
     return np.floor((np.arange(k) + 0.5) * n_total / k).astype(np.intp)
 
 
-class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator):
+class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
     """Keep ``n_bands`` bands chosen by a fixed rule.
 
     Strategies:
@@ -218,50 +216,3 @@ class BandSampler(SpectralMixin, SelectorMixin, TransformerMixin, BaseEstimator)
         importances = pca.explained_variance_ratio_ @ np.abs(pca.components_)
         self.band_importances_ = importances
         return np.sort(np.argsort(-importances, kind="stable")[:self.n_bands])
-
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        mask = np.zeros(self.n_features_in_, dtype=bool)
-        mask[self.selected_bands_] = True
-        return mask
-
-    def transform(self, X):
-        """Keep the selected bands, in ``selected_bands_`` order, and the leading shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
-
-        Returns
-        -------
-        ndarray of shape (..., n_selected)
-        """
-        pixels, lead = self._check_spectral(X)
-        return restore_shape(pixels[:, self.selected_bands_], lead)
-
-    def inverse_transform(self, X):
-        """Put the kept bands back in place, zeros elsewhere."""
-        check_is_fitted(self)
-        pixels, lead = as_pixels(X)
-        pixels = np.asarray(pixels)
-        if pixels.shape[1] != len(self.selected_bands_):
-            raise ValueError(
-                f"inverse_transform expects {len(self.selected_bands_)} bands; "
-                f"got {pixels.shape[1]}."
-            )
-        out = np.zeros((pixels.shape[0], self.n_features_in_), dtype=pixels.dtype)
-        out[:, self.selected_bands_] = pixels
-        return restore_shape(out, lead)
-
-    def get_feature_names_out(self, input_features=None):
-        """Band names: ``"<wavelength>nm"`` when wavelengths are known."""
-        check_is_fitted(self)
-        if self.selected_wavelengths_ is not None and input_features is None:
-            return wavelength_feature_names(self.selected_wavelengths_)
-        names = super().get_feature_names_out(input_features)
-        order = np.argsort(np.argsort(self.selected_bands_))
-        return names[order]
-
-    def _as_module(self):
-        check_is_fitted(self)
-        return BandSelect(self.selected_bands_)

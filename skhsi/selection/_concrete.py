@@ -5,17 +5,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, TorchTrainingMixin, as_pixels, restore_shape
+from ..base import SpectralMixin, TorchTrainingMixin, restore_shape
 from ..nn import ConcreteAutoencoder, ConcreteLoss, ConcreteSelect, as_numpy, make_generator
-from ..preprocessing._wavelengths import check_wavelengths, wavelength_feature_names
+from ..preprocessing._selector import BandSelectorMixin
+from ..preprocessing._wavelengths import check_wavelengths
 
 
-class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, TransformerMixin,
+class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin, TransformerMixin,
                            BaseEstimator):
     """Select ``n_bands`` bands with a concrete autoencoder (Abid et al., ICML 2019).
 
@@ -99,6 +99,8 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
     selected_bands_ : ndarray of int, shape (n_bands,)
         Chosen band indices, in output order.
     selected_wavelengths_ : ndarray of shape (n_bands,) or None
+    wavelengths_out_ : ndarray of shape (n_bands,) or None
+        Same as ``selected_wavelengths_`` (the name every band-dropping node uses).
     selection_weights_ : ndarray of shape (n_bands, C)
         ``softmax(logits / tau_)``: each row's probabilities over the bands.
     tau_ : float
@@ -240,14 +242,9 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
         self.selection_weights_ = as_numpy(module.probabilities(module.tau)).astype(np.float64)
         self.selected_wavelengths_ = (None if self._wavelengths is None
                                       else self._wavelengths[self.selected_bands_])
+        self.wavelengths_out_ = self.selected_wavelengths_
 
     # -- selection ------------------------------------------------------------------
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        mask = np.zeros(self.n_features_in_, dtype=bool)
-        mask[self.selected_bands_] = True
-        return mask
-
     def transform(self, X):
         """Keep the selected bands (in ``selected_bands_`` order) and the leading shape.
 
@@ -265,28 +262,6 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, SelectorMixin, Tra
         else:
             out = pixels @ self.selection_weights_.T.astype(pixels.dtype)
         return restore_shape(out, lead)
-
-    def inverse_transform(self, X):
-        """Put every selected band back in place, zeros elsewhere."""
-        check_is_fitted(self)
-        pixels, lead = as_pixels(X)
-        pixels = np.asarray(pixels)
-        if pixels.shape[1] != self.n_bands:
-            raise ValueError(
-                f"X has {pixels.shape[1]} features, but {type(self).__name__} selected "
-                f"{self.n_bands} bands."
-            )
-        out = np.zeros((pixels.shape[0], self.n_features_in_), dtype=pixels.dtype)
-        out[:, self.selected_bands_] = pixels
-        return restore_shape(out, lead)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``"<w>nm"`` when wavelengths are known."""
-        check_is_fitted(self)
-        if self.selected_wavelengths_ is not None and input_features is None:
-            return wavelength_feature_names(self.selected_wavelengths_)
-        names = _check_feature_names_in(self, input_features)
-        return np.asarray(names, dtype=object)[self.selected_bands_]
 
     def _as_module(self):
         check_is_fitted(self)

@@ -1,0 +1,67 @@
+"""Behaviour shared by the nodes that keep a subset of the bands."""
+
+import numpy as np
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from ..base import as_pixels, restore_shape
+from ..nn import BandSelect
+from ._wavelengths import wavelength_feature_names
+
+__all__ = ["BandSelectorMixin"]
+
+
+class BandSelectorMixin(SelectorMixin):
+    """Band selection on pixel tables, cubes and batches of cubes.
+
+    The node sets ``selected_bands_`` (indices of the kept bands, in output
+    order) and ``wavelengths_out_`` (their wavelengths, or ``None``) in
+    ``fit``. ``get_support`` is scikit-learn's unordered mask.
+    """
+
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        mask = np.zeros(self.n_features_in_, dtype=bool)
+        mask[self.selected_bands_] = True
+        return mask
+
+    def transform(self, X):
+        """Keep the selected bands, in ``selected_bands_`` order, and the leading shape.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+
+        Returns
+        -------
+        ndarray of shape (..., n_selected)
+        """
+        pixels, lead = self._check_spectral(X)
+        return restore_shape(pixels[:, self.selected_bands_], lead)
+
+    def inverse_transform(self, X):
+        """Put every kept band back in place, zeros elsewhere."""
+        check_is_fitted(self)
+        pixels, lead = as_pixels(X)
+        pixels = np.asarray(pixels)
+        n_kept = len(self.selected_bands_)
+        if pixels.shape[1] != n_kept:
+            raise ValueError(
+                f"X has {pixels.shape[1]} features, but {type(self).__name__} keeps "
+                f"{n_kept} bands."
+            )
+        out = np.zeros((pixels.shape[0], self.n_features_in_), dtype=pixels.dtype)
+        out[:, self.selected_bands_] = pixels
+        return restore_shape(out, lead)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the kept bands: ``"<wavelength>nm"`` when wavelengths are known."""
+        check_is_fitted(self)
+        if self.wavelengths_out_ is not None and input_features is None:
+            return wavelength_feature_names(self.wavelengths_out_)
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray(names, dtype=object)[self.selected_bands_]
+
+    def _as_module(self):
+        check_is_fitted(self)
+        return BandSelect(self.selected_bands_)
