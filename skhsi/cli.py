@@ -41,6 +41,8 @@ def _build_parser():
                         help="Deep SVDD training epochs (default: the estimator's)")
     detect.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     detect.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    detect.add_argument("--keep-bad-bands", action="store_true",
+                        help="keep the bands an ENVI header marks bad (bbl); dropped by default")
     detect.add_argument("--verbose", action="store_true", help="show training progress")
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file")
@@ -82,6 +84,10 @@ def _detect(args):
     if not 0.0 <= args.quantile <= 1.0:
         raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
     image = load_image(args.scene)
+    dropped = 0
+    if image.bad_bands is not None and not args.keep_bad_bands:
+        dropped = int(image.bad_bands.sum())
+        image = image.drop_bad_bands()
     cube = image.cube
     detector = _make_detector(args)
     start = time.perf_counter()
@@ -96,6 +102,7 @@ def _detect(args):
         "scene": str(args.scene),
         "method": args.method,
         "shape": list(cube.shape),
+        "bad_bands_dropped": dropped,
         "quantile": args.quantile,
         "flagged_pixels": int(flagged.sum()),
         "fit_seconds": round(fit_seconds, 3),
@@ -135,6 +142,8 @@ def _detect(args):
 def _print_result(result):
     print(f"scene      {result['scene']}  {' x '.join(map(str, result['shape']))}")
     print(f"method     {result['method']}")
+    if result["bad_bands_dropped"]:
+        print(f"bad bands  {result['bad_bands_dropped']} dropped (header bbl)")
     if "roc_auc" in result:
         print(f"ROC AUC    {result['roc_auc']:.4f}")
         print(f"AP         {result['average_precision']:.4f}")

@@ -72,3 +72,19 @@ def test_bands_uniform_on_a_bundled_scene(capsys):
 def test_bands_needing_wavelengths_is_a_clear_error(capsys):
     assert main(["bands", "hydice", "--strategy", "rgb"]) == 2
     assert "needs `wavelengths`" in capsys.readouterr().err
+
+
+def test_detect_drops_the_headers_bad_bands(tmp_path, capsys):
+    from skhsi.datasets import load_scene
+    from skhsi.io import write_envi
+
+    scene = load_scene("hydice")
+    cube = scene.cube[:30, :30, :20]
+    bad = np.zeros(20, dtype=bool)
+    bad[[0, 19]] = True
+    write_envi(tmp_path / "s.hdr", cube, wavelengths=np.linspace(400, 1000, 20), bad_bands=bad)
+    assert main(["detect", str(tmp_path / "s.hdr"), "--method", "rx", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bad bands  2 dropped" in out and "no ground-truth mask" in out
+    metrics = json.loads((tmp_path / "s_rx_metrics.json").read_text())
+    assert metrics["shape"] == [30, 30, 18] and "roc_auc" not in metrics

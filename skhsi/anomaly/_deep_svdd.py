@@ -77,7 +77,8 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     tensorboard_dir : str, path or None, default=None
         Log training to TensorBoard there (needs ``tensorboard``).
     verbose : int, default=0
-        Progress bar and per-epoch table when > 0; silent when 0.
+        Progress bars (training epochs, scoring of large inputs) and the
+        per-epoch table when > 0; silent when 0.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where training and inference run; ``"auto"`` picks CUDA when available.
         The fitted model is kept on the CPU, so it loads anywhere.
@@ -255,7 +256,8 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     # -- scoring --------------------------------------------------------------------
     def _distances(self, pixels):
         return apply_module(self.module_, pixels, batch_size=self.batch_size,
-                            device=self._device(), precision=self.precision).astype(np.float64)
+                            device=self._device(), precision=self.precision,
+                            progress=bool(self.verbose)).astype(np.float64)
 
     def _anomaly_scores(self, pixels):
         check_is_fitted(self, "offset_")

@@ -54,7 +54,8 @@ def autocast(device, precision):
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
 
 
-def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision="float32"):
+def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision="float32",
+                 progress=False):
     """Run ``module`` over the rows of ``X`` in chunks of ``batch_size`` pixels.
 
     The module is evaluated in inference mode on ``device``; a copy is moved
@@ -75,6 +76,8 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision
     precision : {"float32", "bfloat16"}
         ``"bfloat16"`` runs the module under autocast (mixed precision); the
         result is stored as float32 either way.
+    progress : bool
+        Show a progress bar (tqdm) when there is more than one chunk.
 
     Returns
     -------
@@ -88,8 +91,13 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision
     n = X.shape[0]
     out = None
     try:
+        starts = range(0, n, batch_size)
+        if progress and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="scoring", unit="chunk", leave=False)
         with torch.inference_mode(), autocast(device, precision):
-            for start in range(0, n, batch_size):
+            for start in starts:
                 chunk = as_tensor(X[start:start + batch_size], device)
                 result = module(chunk)
                 if out is None:

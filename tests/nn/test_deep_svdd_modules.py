@@ -53,3 +53,17 @@ def test_tracker_ema_and_nudge():
     tracker.eval()
     tracker(torch.zeros(4, 3))
     assert torch.allclose(tracker.center, torch.tensor([2.0, 1.55, 1.45]))
+
+
+def test_apply_module_progress_bar_only_when_asked(capsys):
+    import numpy as np
+
+    from skhsi.nn import apply_module
+
+    module = torch.nn.Linear(3, 2)
+    X = np.random.default_rng(0).random((50, 3))
+    quiet = apply_module(module, X, batch_size=10)
+    assert capsys.readouterr().err == ""
+    loud = apply_module(module, X, batch_size=10, progress=True)
+    assert "scoring" in capsys.readouterr().err
+    assert np.array_equal(quiet, loud) and quiet.shape == (50, 2)
