@@ -109,20 +109,43 @@ html_show_sourcelink = False
 
 # -- docstring tweaks ---------------------------------------------------------------
 _PARAM_LINE = re.compile(r"^(\s*[\w*, ]+ : )(.*)$")
-_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w\\])([A-Za-z]\w*_)(?=[\s,)\]]|$)")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w\\])([A-Za-z]\w*_)(?=[\s,.;:)\]]|$)")
+_LITERAL = re.compile(r"(``.*?``|`[^`]*`)")
+_FIELD_SECTIONS = {"Parameters", "Other Parameters", "Returns", "Yields", "Receives",
+                   "Attributes", "Raises", "Warns"}
+
+
+def _escape_outside_literals(text):
+    parts = _LITERAL.split(text)
+    return "".join(part if i % 2 else
+                   _TRAILING_UNDERSCORE.sub(lambda m: m.group(1)[:-1] + "\\_", part)
+                   for i, part in enumerate(parts))
 
 
 def _escape_fitted_names_in_types(app, what, name, obj, options, lines):
-    """Escape fitted-attribute names (``n_features_in_``) in parameter types.
+    """Escape fitted-attribute names (``n_features_in_``) in field lists.
 
-    numpydoc copies the type text of ``name : type`` lines into reST as it
-    is, where a word ending in ``_`` is a hyperlink reference.
+    numpydoc copies the type text of ``name : type`` lines, the type-only
+    lines of ``Returns`` and the descriptions into reST as they are, where a
+    bare word ending in ``_`` is a hyperlink reference. Inside the field
+    sections (Parameters, Returns, Attributes, ...) such words are escaped,
+    except in the names themselves and inside literals and roles.
     """
+    section = None
     for i, line in enumerate(lines):
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        stripped = line.strip()
+        if stripped and following and set(following) == {"-"}:
+            section = stripped
+            continue
+        if section not in _FIELD_SECTIONS or not stripped or set(stripped) == {"-"}:
+            continue
         match = _PARAM_LINE.match(line)
         if match:
             head, kind = match.groups()
-            lines[i] = head + _TRAILING_UNDERSCORE.sub(lambda m: m.group(1)[:-1] + "\\_", kind)
+            lines[i] = head + _escape_outside_literals(kind)
+        else:
+            lines[i] = _escape_outside_literals(line)
 
 
 _FOREIGN_ROLE = re.compile(r":(?:ref|term|doc):`([^`<]*?)(?:\s*<([^`>]*)>)?`")
