@@ -84,3 +84,15 @@ def test_standalone_deep_svdd(cube, tmp_path):
     assert loaded.net_ is None
     assert np.array_equal(loaded.anomaly_score(cube), det.anomaly_score(cube))
     assert np.array_equal(loaded.center_, det.center_)
+
+
+def test_minmax_partial_fit_continues_after_loading(cube, tmp_path):
+    from skhsi.preprocessing import MinMaxScalerPerBand
+
+    scaler = MinMaxScalerPerBand().partial_fit(cube[:6])
+    save_weights(scaler, tmp_path / "s.pt")
+    loaded = load_weights(tmp_path / "s.pt").partial_fit(cube[6:])
+    whole = MinMaxScalerPerBand().fit(cube)
+    assert loaded.n_samples_seen_ == whole.n_samples_seen_ == 120
+    assert np.allclose(loaded.data_min_, whole.data_min_)
+    assert np.allclose(loaded.transform(cube), whole.transform(cube))

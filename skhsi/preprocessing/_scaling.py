@@ -72,18 +72,25 @@ class MinMaxScalerPerBand(SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
         -------
         self
         """
-        self.__dict__.pop("_scaler", None)
+        for attr in ("_scaler", "data_min_"):
+            self.__dict__.pop(attr, None)
         return self._accumulate(self._validate_spectral(X, reset=True)[0])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Add the pixels of ``X`` to the running minima and maxima."""
-        first = not hasattr(self, "_scaler")
+        first = not hasattr(self, "data_min_")
         return self._accumulate(self._validate_spectral(X, reset=first)[0])
 
     def _accumulate(self, pixels):
-        scaler = getattr(self, "_scaler", None) or MinMaxScaler(
-            feature_range=self.feature_range)
+        scaler = getattr(self, "_scaler", None)
+        if scaler is None:
+            scaler = MinMaxScaler(feature_range=self.feature_range)
+            if hasattr(self, "data_min_"):
+                # Continue statistics restored from a weights-only file.
+                scaler.data_min_, scaler.data_max_ = self.data_min_, self.data_max_
+                scaler.n_samples_seen_ = self.n_samples_seen_
+                scaler.n_features_in_ = self.n_features_in_
         for start in range(0, pixels.shape[0], _CHUNK):
             scaler.partial_fit(np.asarray(pixels[start:start + _CHUNK], dtype=np.float64))
         self._scaler = scaler
