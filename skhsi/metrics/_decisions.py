@@ -4,6 +4,7 @@ from sklearn import metrics as _skm
 
 from ._validation import _DECISION_PARAMS, _check_beta, _check_decision_pair, _fill_params
 
+
 @_fill_params(_DECISION_PARAMS)
 def iou(y_true, y_pred):
     """Intersection over union of the anomaly masks (Jaccard index).

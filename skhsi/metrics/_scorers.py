@@ -7,6 +7,7 @@ import numpy as np
 from ._decisions import fbeta, iou, precision, recall
 from ._scores import average_precision, recall_at_fpr, roc_auc
 
+
 def _anomaly_scores(estimator, X):
     if hasattr(estimator, "anomaly_score"):
         return np.asarray(estimator.anomaly_score(X))

@@ -13,6 +13,7 @@ from ._validation import (
     _require_both_classes,
 )
 
+
 @_fill_params(_SCORE_PARAMS)
 def roc_auc(y_true, scores):
     """Area under the ROC curve of anomaly scores, pooled over all pixels.
