@@ -4,7 +4,8 @@ Readers return a :class:`SpectralImage`: the cube ``(H, W, C)`` channels last,
 wavelengths in nanometres, an optional ground-truth mask and the file's metadata.
 """
 
-from ._envi import parse_envi_header, read_envi, read_envi_header, write_envi
+from ._envi import read_envi, write_envi
+from ._envi_header import parse_envi_header, read_envi_header
 from ._image import SpectralImage
 from ._mat import read_mat
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._envi import _wavelength_scale
+from ._envi_header import _wavelength_scale
 from ._image import SpectralImage
 
 __all__ = ["read_mat"]

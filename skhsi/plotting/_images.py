@@ -1,0 +1,245 @@
+"""Image plots: score heatmaps, false-colour renderings, detections, spectra by label."""
+
+import numbers
+
+import numpy as np
+
+from ._checks import _HIGHLIGHT, _band_axis, _check_mask, _new_axes, _numeric
+
+# Cyan, magenta, yellow: apart from each other (also for the common colour-vision
+# deficiencies) and from the greens, reds and browns of natural scenes.
+_TP_COLOR, _FP_COLOR, _FN_COLOR = "#22D3EE", "#FF2BD6", "#FFE119"
+
+
+def plot_score_heatmap(scores, *, ax=None, cmap="inferno", normalize=True, title=None,
+                       colorbar=True):
+    """Show an anomaly-score map as a heatmap with a colour bar.
+
+    Parameters
+    ----------
+    scores : array-like of shape (H, W)
+        Anomaly scores, higher = more anomalous; NaN or inf raise ``ValueError``.
+    ax : matplotlib Axes, default=None
+    cmap : str or Colormap, default="inferno"
+    normalize : bool, default=True
+        Min-max scale the scores to [0, 1]; a constant map becomes all zeros.
+    title : str, default=None
+    colorbar : bool, default=True
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.plotting import plot_score_heatmap
+    >>> ax = plot_score_heatmap(np.arange(12.0).reshape(3, 4))
+    >>> float(ax.images[0].get_array().max())
+    1.0
+    """
+    scores = _numeric(scores, 2, "(H, W)", "scores").astype(float)
+    if normalize:
+        span = np.ptp(scores)
+        scores = (scores - scores.min()) / span if span > 0 else np.zeros_like(scores)
+    ax = _new_axes(ax)
+    limits = dict(vmin=0.0, vmax=1.0) if normalize else {}
+    image = ax.imshow(scores, cmap=cmap, interpolation="nearest", **limits)
+    ax.set(xticks=[], yticks=[])
+    if title is not None:
+        ax.set_title(title)
+    if colorbar:
+        label = "normalised anomaly score" if normalize else "anomaly score"
+        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9)
+    return ax
+
+
+def rgb_band_indices(wavelengths, n_bands, rgb_nm=(640, 550, 460)):
+    """Indices of the bands shown as red, green and blue.
+
+    Parameters
+    ----------
+    wavelengths : array-like of shape (n_bands,) or None
+        Band centres in nm. When ``None`` the bands at 75 %, 50 % and 25 % of the band
+        range are used (long to short, as red, green, blue) and ``rgb_nm`` is ignored.
+    n_bands : int
+    rgb_nm : tuple of 3 floats, default=(640, 550, 460)
+        Red, green and blue wavelengths in nm; the nearest band is taken, so a sensor
+        that misses the visible range gets its edge bands.
+
+    Returns
+    -------
+    indices : tuple of 3 int
+
+    Examples
+    --------
+    >>> from skhsi.plotting import rgb_band_indices
+    >>> rgb_band_indices([450, 500, 550, 600, 650], 5)
+    (4, 2, 0)
+    >>> rgb_band_indices(None, 101)
+    (75, 50, 25)
+    """
+    if isinstance(n_bands, bool) or not isinstance(n_bands, numbers.Integral) or n_bands < 1:
+        raise ValueError(f"n_bands must be a positive integer; got {n_bands!r}.")
+    if wavelengths is None:
+        return tuple(int(round(f * (n_bands - 1))) for f in (0.75, 0.5, 0.25))
+    wl, _ = _band_axis(wavelengths, n_bands)
+    targets = np.asarray(rgb_nm, dtype=float)
+    if targets.shape != (3,):
+        raise ValueError(f"rgb_nm must hold 3 wavelengths; got shape {targets.shape}.")
+    return tuple(int(np.argmin(np.abs(wl - t))) for t in targets)
+
+
+def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(2, 98)):
+    """Render a cube as a false-colour RGB image.
+
+    The bands nearest ``rgb_nm`` (without wavelengths: the bands at 75 %, 50 % and 25 %
+    of the band range, see :func:`rgb_band_indices`) are each stretched linearly between
+    their own ``percentiles`` and clipped to [0, 1].
+
+    Parameters
+    ----------
+    cube : array-like of shape (H, W, C)
+    wavelengths : array-like of shape (C,), default=None
+    rgb_nm : tuple of 3 floats, default=(640, 550, 460)
+    percentiles : tuple of 2 floats, default=(2, 98)
+        Percentiles of each channel mapped to 0 and 1.
+
+    Returns
+    -------
+    rgb : ndarray of shape (H, W, 3), float64, values in [0, 1]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.plotting import false_rgb
+    >>> rgb = false_rgb(np.random.default_rng(0).random((4, 5, 10)))
+    >>> rgb.shape, float(rgb.min()), float(rgb.max())
+    ((4, 5, 3), 0.0, 1.0)
+    """
+    cube = _numeric(cube, 3, "(H, W, C)", "cube")
+    lo_p, hi_p = percentiles
+    if not 0 <= lo_p < hi_p <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
+    bands = cube[..., list(rgb_band_indices(wavelengths, cube.shape[-1], rgb_nm))]
+    bands = bands.astype(float)
+    lo, hi = np.percentile(bands.reshape(-1, 3), [lo_p, hi_p], axis=0)
+    return np.clip((bands - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0, 1.0)
+
+
+def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=None,
+                           alpha=0.6):
+    """Show detections over a false-colour image of the scene.
+
+    True positives, false positives and misses (false negatives) are painted in cyan,
+    magenta and yellow; the legend, right of the image, gives the pixel count of each.
+
+    Parameters
+    ----------
+    cube : array-like of shape (H, W, C)
+    mask_true, mask_pred : array-like of bool, shape (H, W)
+        Ground truth and detections, ``True`` = anomaly (0/1 integers accepted).
+    wavelengths : array-like of shape (C,), default=None
+        Picks the background's bands, see :func:`false_rgb`.
+    ax : matplotlib Axes, default=None
+    alpha : float in [0, 1], default=0.6
+        Opacity of the painted pixels.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.plotting import plot_detection_overlay
+    >>> truth = np.zeros((6, 6), dtype=bool); truth[2:4, 2:4] = True
+    >>> pred = np.zeros((6, 6), dtype=bool); pred[2:4, 3:5] = True
+    >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), truth, pred)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['true positive: 2', 'false positive: 2', 'missed (false negative): 2']
+    """
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    cube = _numeric(cube, 3, "(H, W, C)", "cube")
+    truth = _check_mask(mask_true, cube.shape[:2], "mask_true")
+    pred = _check_mask(mask_pred, cube.shape[:2], "mask_pred")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
+    background = false_rgb(cube, wavelengths)
+    layer, handles = np.zeros(truth.shape + (4,)), []
+    for name, where, color in (("true positive", truth & pred, _TP_COLOR),
+                               ("false positive", ~truth & pred, _FP_COLOR),
+                               ("missed (false negative)", truth & ~pred, _FN_COLOR)):
+        layer[where] = (*to_rgb(color), alpha)
+        handles.append(Patch(facecolor=color, edgecolor="black", label=f"{name}: {where.sum()}"))
+    new_figure = ax is None
+    if new_figure:  # an Axes the exact shape of the image, at most 4.5 in high, 7 in wide
+        import matplotlib.pyplot as plt
+
+        h, w = truth.shape
+        img_h = min(4.5, 7.0 * h / w)
+        img_w, margin = img_h * w / h, 0.1
+        ax = plt.figure(figsize=(img_w + 2 * margin, img_h + 2 * margin)).add_axes((0, 0, 1, 1))
+    ax.imshow(background, interpolation="nearest")
+    ax.imshow(layer, interpolation="nearest")
+    ax.set(xticks=[], yticks=[])
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       borderaxespad=0, frameon=False)
+    if new_figure:  # grow the figure to the legend's measured size, keep the image's
+        box = legend.get_window_extent()
+        fig_w = 1.02 * img_w + box.width / ax.figure.dpi + 3 * margin
+        fig_h = max(img_h, box.height / ax.figure.dpi) + 2 * margin
+        ax.figure.set_size_inches(fig_w, fig_h)
+        ax.set_position((margin / fig_w, 1 - (margin + img_h) / fig_h, img_w / fig_w,
+                         img_h / fig_h))
+    return ax
+
+
+# ------------------------------------------------------------------------- spectral axis
+def plot_spectra_by_label(cube, mask, *, wavelengths=None, ax=None,
+                          labels=("background", "anomaly")):
+    """Plot the mean spectrum ± one standard deviation (shaded) of each mask label.
+
+    Parameters
+    ----------
+    cube : array-like of shape (H, W, C)
+    mask : array-like of bool, shape (H, W)
+        ``False`` pixels are summarised as ``labels[0]``, ``True`` ones as ``labels[1]``;
+        a label without pixels is left out.
+    wavelengths : array-like of shape (C,), default=None
+        x axis in nm; band index when ``None``.
+    ax : matplotlib Axes, default=None
+    labels : tuple of 2 str, default=("background", "anomaly")
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.plotting import plot_spectra_by_label
+    >>> cube = np.random.default_rng(0).random((5, 5, 8))
+    >>> mask = np.zeros((5, 5), dtype=bool); mask[0, 0] = True
+    >>> ax = plot_spectra_by_label(cube, mask)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['background (n=24)', 'anomaly (n=1)']
+    """
+    cube = _numeric(cube, 3, "(H, W, C)", "cube")
+    mask = _check_mask(mask, cube.shape[:2], "mask")
+    if len(labels) != 2:
+        raise ValueError(f"labels must hold 2 names (background, anomaly); got {labels!r}.")
+    x, xlabel = _band_axis(wavelengths, cube.shape[-1])
+    ax = _new_axes(ax, figsize=(7, 4))
+    for name, where, color in ((labels[0], ~mask, "#4477AA"), (labels[1], mask, _HIGHLIGHT)):
+        pixels = cube[where].astype(float)
+        if len(pixels):
+            mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+            ax.plot(x, mean, color=color, lw=1.8, label=f"{name} (n={len(pixels)})")
+            ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.set(xlabel=xlabel, ylabel="value (mean ± std)", xlim=(x[0], x[-1]))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    return ax
