@@ -19,7 +19,6 @@ Conventions
 from . import _scorers
 from ._decisions import fbeta, iou, precision, recall
 from ._scorers import (
-    _AnomalyScorer,  # noqa: F401  scorers pickled as skhsi.metrics._AnomalyScorer load
     average_precision_scorer,
     f1_scorer,
     get_scorer,
