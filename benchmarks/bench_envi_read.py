@@ -299,7 +299,9 @@ def run(folder, size_gb, stream=False, command="python benchmarks/bench_envi_rea
                 f"Of the default's peak, only {default['peak_anon_mb']:.0f} MB is anonymous "
                 f"(allocated) memory and {default['peak_file_mb']:.0f} MB is file-backed: the "
                 "kernel's read-ahead on the memory map brings in, and maps, pages of the file "
-                "around every 4 KiB that band's lines touch. That part is page cache of the "
+                "around every 4 KiB run of the band (here "
+                f"{min(default['peak_file_mb'] / size_mib, 1):.0%} of the file's "
+                f"{size_mib:.0f} MiB, shared libraries included). That part is page cache of the "
                 "file, shared and reclaimable, not memory the reader allocated; "
                 "`access=\"random\"` (`madvise(MADV_RANDOM)`) turns read-ahead off so only the "
                 "touched pages are read and mapped.")
