@@ -9,15 +9,22 @@ reconstruction error over all pixels and bands of
 - ``TrainablePCA(k, init_method="random")`` fine-tuned the same way, to show
   what the gradient phase achieves from a poor start.
 
-Prints a markdown table and writes it to ``benchmarks/results/reduction.md``.
+Prints a markdown table and writes it to ``--out`` (default
+``benchmarks/results/reduction.md``).
 
-Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_reduction.py``
-(``--epochs``, ``--lr``, ``--batch-size``).
+Usage::
+
+    python benchmarks/bench_reduction.py [--epochs 20] [--lr 0.001] [--batch-size 1024]
+        [--threads N] [--out benchmarks/results/reduction.md]
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -94,11 +101,19 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="markdown results file (default benchmarks/results/reduction.md)")
     args = parser.parse_args()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = run(args.epochs, args.lr, args.batch_size)
     table = to_markdown(rows, args.epochs, args.lr, args.batch_size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
     print()
     print(table)
 

@@ -28,10 +28,14 @@ Usage::
 import argparse
 import itertools
 import platform
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
+
+import numpy as np  # noqa: E402
 import torch
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression

@@ -1,0 +1,270 @@
+"""Gather ``benchmarks/results/*.md`` into ``benchmarks/RESULTS.md``.
+
+The output starts with a short introduction and one line per target, each
+checked against the numbers in the results files (parsed from their tables,
+never typed in here), then has one section per benchmark, in the order
+detection, throughput, reduction, selection, envi_read: the command that
+regenerates it and the results file itself, its headings one level down.
+
+Usage::
+
+    python benchmarks/collect_results.py [--results benchmarks/results] [--out benchmarks/RESULTS.md]
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# name -> the command that produced the committed results file. A results file
+# that names its own command ("Produced by `python benchmarks/...`") wins.
+SECTIONS = {
+    "detection": "python benchmarks/bench_detection.py --threads 1",
+    "throughput": "python benchmarks/bench_throughput.py --threads 1",
+    "reduction": "python benchmarks/bench_reduction.py --threads 1",
+    "selection": "python benchmarks/bench_selection.py --threads 1",
+    "envi_read": "python benchmarks/bench_envi_read.py --size-gb 2",
+}
+
+
+# ---------------------------------------------------------------------------
+# markdown helpers
+
+
+def _cells(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def tables_under(text, heading=None):
+    """The markdown tables of ``text`` (after the heading matching the regex
+    ``heading`` and before the next heading of the same or a higher level), each
+    a list of ``{column: cell}`` dicts."""
+    lines = text.splitlines()
+    if heading is not None:
+        for i, line in enumerate(lines):
+            m = re.match(r"(#+)\s+(.*)", line)
+            if m and re.search(heading, m.group(2)):
+                level = len(m.group(1))
+                end = next((j for j in range(i + 1, len(lines))
+                            if re.match(r"#{1,%d}\s" % level, lines[j])), len(lines))
+                lines = lines[i + 1:end]
+                break
+        else:
+            return []
+    tables, i = [], 0
+    while i < len(lines):
+        if (lines[i].lstrip().startswith("|") and i + 1 < len(lines)
+                and re.fullmatch(r"\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?", lines[i + 1].strip())):
+            head = _cells(lines[i])
+            rows, i = [], i + 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                rows.append(dict(zip(head, _cells(lines[i]))))
+                i += 1
+            tables.append(rows)
+        else:
+            i += 1
+    return tables
+
+
+def number(cell):
+    """The first number in a table cell ('0.9982 ± 0.0002' -> 0.9982, '82,212' -> 82212)."""
+    m = re.search(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?", cell)
+    if m is None:
+        raise ValueError(f"no number in {cell!r}")
+    return float(m.group(0).replace(",", ""))
+
+
+def shift_headings(text):
+    """Every ATX heading one level down, code blocks left alone."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,5}\s", line):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def column(row, prefix):
+    """The cell of ``row`` whose column name starts with ``prefix``."""
+    for key, value in row.items():
+        if key.lower().startswith(prefix.lower()):
+            return value
+    raise KeyError(f"no column starting with {prefix!r} in {list(row)}")
+
+
+# ---------------------------------------------------------------------------
+# targets: each returns (met: bool or None, text); None = nothing to judge
+
+
+def target_detection(text):
+    rows = tables_under(text, r"default vs RX")[0]
+    pairs = [(r["scene"], number(column(r, "skhsi default")), number(column(r, "RX AUC")))
+             for r in rows]
+    met = all(default >= rx for _, default, rx in pairs)
+    detail = "; ".join(f"{scene} {default:.4f} vs {rx:.4f}" for scene, default, rx in pairs)
+    return met, f"default Deep SVDD ROC AUC ≥ RX on both scenes ({detail})"
+
+
+def target_fit_time(text):
+    rows = tables_under(text, r"Fit time")[0]
+    row = next(r for r in rows if r["fit"].startswith("both phases"))
+    mean, worst = number(row["wall mean"]), number(row["wall max"])
+    cpu = number(row["CPU mean"])
+    scene = re.search(r"Fit time, ([^(]+)\(([^)]*)\)", text)
+    where = f" on {scene.group(1).strip()} ({scene.group(2)})" if scene else ""
+    met = mean < 10
+    return met, (f"both phases fit < 10 s{where}, judged on the mean over seeds: "
+                 f"{mean:.2f} s wall (slowest seed {worst:.2f} s, "
+                 f"{'over' if worst >= 10 else 'under'} 10 s; CPU mean {cpu:.2f} s)")
+
+
+def target_throughput(text):
+    rows = tables_under(text)[0]
+    wall = {}
+    for r in rows:
+        name = r["contender"]
+        key = "skhsi" if name.startswith("skhsi") else "bare" if name.startswith("bare") else None
+        if key:
+            wall[key] = number(column(r, "best wall"))
+    ratio = wall["bare"] / wall["skhsi"]
+    return ratio >= 0.8, (f"skhsi / bare torch scoring throughput ≥ 0.8: {ratio:.2f} "
+                          f"(best wall {wall['skhsi']:.2f} s vs {wall['bare']:.2f} s)")
+
+
+def target_reduction(text):
+    rows = tables_under(text)[0]
+    mse = {(r["scene"], r["k"], r["method"]): number(column(r, "reconstruction MSE"))
+           for r in rows}
+    pairs = []
+    for (scene, k, method), value in mse.items():
+        if re.fullmatch(r"TrainablePCA \(SVD init \+ \d+ ep\)", method):
+            pairs.append((scene, k, value, mse[scene, k, "TrainablePCA (SVD init)"]))
+    worse = [(s, k) for s, k, tuned, init in pairs if tuned > init]
+    worst = max((tuned - init) / init for _, _, tuned, init in pairs)
+    text = (f"TrainablePCA fine-tuning never worse than its SVD init: "
+            f"{len(pairs) - len(worse)}/{len(pairs)} scene × k cases"
+            + (" (same or lower MSE in every case)" if worst <= 0
+               else f" (largest relative MSE increase {worst:.1e})"))
+    if worse:
+        text += "; worse on " + ", ".join(f"{s} k={k}" for s, k in worse)
+    return not worse, text
+
+
+def target_selection(text):
+    heading = r"Concrete selector at k = (\d+)"
+    k = int(re.search(heading, text).group(1))
+    rows = tables_under(text, heading)[0]
+    distinct, overlap = True, []
+    for r in rows:
+        for key, cell in r.items():
+            if key.startswith("seed"):
+                bands = [int(b) for b in re.findall(r"\d+", cell)]
+                distinct &= len(bands) == k and len(set(bands)) == k
+        overlap.append(f"{r['scene']} {number(r['mean Jaccard']):.2f} "
+                       f"(min {number(r['min Jaccard']):.2f})")
+    seeds = sum(key.startswith("seed") for key in rows[0])
+    return distinct, (f"concrete selector returns k = {k} distinct bands for each of {seeds} "
+                      f"seeds on both scenes; {seeds}-seed "
+                      f"overlap, mean pairwise Jaccard: {', '.join(overlap)} (reported, no "
+                      "threshold set)")
+
+
+def target_envi(text):
+    heading = r"Peak memory under (\d+) MB"
+    limit = int(re.search(heading, text).group(1))
+    rows = tables_under(text, heading)[0]
+
+    def find(fragment):
+        return next(r for r in rows if fragment in r["configuration"])
+
+    default, rand = find("(default"), find('access="random"')
+    rss = {name: number(column(r, "peak RSS")) for name, r in (("d", default), ("r", rand))}
+    anon_d = number(column(default, "peak anonymous"))
+    met = rss["r"] < limit
+    default_met = rss["d"] < limit
+    return met, (f"ENVI read of one band + one pixel, peak memory < {limit} MB, with "
+                 f"`read_envi(access=\"random\")`: {rss['r']:.0f} MB peak RSS. The default "
+                 f"`read_envi()` peaks at {rss['d']:.0f} MB RSS "
+                 f"({'also under' if default_met else 'over'} the limit), of which only "
+                 f"{anon_d:.0f} MB is anonymous memory; the rest is mapped page cache of the file")
+
+
+TARGETS = (("detection", target_detection), ("detection", target_fit_time),
+           ("throughput", target_throughput), ("reduction", target_reduction),
+           ("selection", target_selection), ("envi_read", target_envi))
+
+
+# ---------------------------------------------------------------------------
+
+
+def command_for(name, text):
+    m = re.search(r"Produced by `(python benchmarks/[^`]+)`", text)
+    return m.group(1) if m else SECTIONS[name]
+
+
+def collect(results_dir):
+    texts = {}
+    for name in SECTIONS:
+        path = results_dir / f"{name}.md"
+        texts[name] = path.read_text() if path.exists() else None
+
+    lines = [
+        "# Benchmark results",
+        "",
+        "All committed benchmark results in one page, generated by "
+        "`python benchmarks/collect_results.py` from `benchmarks/results/*.md` (edit "
+        "those, or rerun the scripts, not this file). Each section names the command "
+        "that regenerates it; see `benchmarks/README.md` for what each script measures. "
+        "Timings are from one run on one machine: compare within a section.",
+        "",
+        "Targets (checked against the tables below):",
+        "",
+    ]
+    for name, check in TARGETS:
+        if texts[name] is None:
+            lines.append(f"- **not run**: `{name}` results missing")
+            continue
+        try:
+            met, detail = check(texts[name])
+        except (IndexError, KeyError, StopIteration, ValueError, AttributeError) as exc:
+            lines.append(f"- **?**: could not read the {name} results ({exc!r})")
+            continue
+        lines.append(f"- **{'met' if met else 'not met'}**: {detail}")
+    lines.append("")
+
+    for name, default in SECTIONS.items():
+        text = texts[name]
+        if text is None:
+            lines += [f"## {name}", "", "Not run yet:", "", "```bash", default, "```", ""]
+            continue
+        body = shift_headings(text.strip()).splitlines()
+        title, rest = (body[0], body[1:]) if body and body[0].startswith("## ") else (
+            f"## {name}", body)
+        lines += [title, "", f"Results file `benchmarks/results/{name}.md`, regenerated by:",
+                  "", "```bash", command_for(name, text), "```"]
+        # the command is shown above; drop the file's own line naming it
+        rest = [line for line in rest if not re.fullmatch(r"Produced by `python [^`]+`\.", line)]
+        while len(rest) > 1 and not rest[0] and not rest[1]:
+            rest = rest[1:]
+        lines += rest
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    text = collect(args.results)
+    args.out.write_text(text)
+    print(text.split("\n## ")[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
