@@ -209,7 +209,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         return build_deep_svdd(
             self.n_features_in_, hidden=self.hidden, rep_dim=self.rep_dim, kernel=self.kernel,
             n_rff=self.n_rff, gamma=self.gamma, alpha=self.alpha, generator=generator,
-        )
+        ).eval()
 
     def _set_radius_from(self, pixels):
         dist = self._distances(pixels)

@@ -58,8 +58,10 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision
                  progress=False):
     """Run ``module`` over the rows of ``X`` in chunks of ``batch_size`` pixels.
 
-    The module is evaluated in inference mode on ``device``; a copy is moved
-    there when it lives elsewhere, so the caller's module stays on the CPU.
+    The module is evaluated in inference mode on ``device``, and never
+    changed: a module in training mode, or on another device, is copied first
+    (so concurrent calls, e.g. dask threads, cannot switch each other's mode
+    and let a stateful module such as the EMA centre update).
     Memory stays flat: only one chunk is converted to a tensor at a time and
     the result is written into one preallocated float32 array.
 
@@ -84,28 +86,23 @@ def apply_module(module, X, *, batch_size, device="cpu", out_dim=None, precision
     ndarray of shape (n_pixels,) or (n_pixels, K), float32
     """
     device = resolve_device(device)
-    if _module_device(module) != torch.device(device):
-        module = copy.deepcopy(module).to(device)
-    was_training = module.training
-    module.eval()
+    if module.training or _module_device(module) != torch.device(device):
+        module = copy.deepcopy(module).to(device).eval()
     n = X.shape[0]
     out = None
-    try:
-        starts = range(0, n, batch_size)
-        if progress and len(starts) > 1:
-            from tqdm.auto import tqdm
+    starts = range(0, n, batch_size)
+    if progress and len(starts) > 1:
+        from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc="scoring", unit="chunk", leave=False)
-        with torch.inference_mode(), autocast(device, precision):
-            for start in starts:
-                chunk = as_tensor(X[start:start + batch_size], device)
-                result = module(chunk)
-                if out is None:
-                    shape = (n,) + tuple(result.shape[1:])
-                    out = np.empty(shape, dtype=np.float32)
-                out[start:start + len(chunk)] = as_numpy(result.float())
-    finally:
-        module.train(was_training)
+        starts = tqdm(starts, desc="scoring", unit="chunk", leave=False)
+    with torch.inference_mode(), autocast(device, precision):
+        for start in starts:
+            chunk = as_tensor(X[start:start + batch_size], device)
+            result = module(chunk)
+            if out is None:
+                shape = (n,) + tuple(result.shape[1:])
+                out = np.empty(shape, dtype=np.float32)
+            out[start:start + len(chunk)] = as_numpy(result.float())
     if out is None:
         shape = (0,) if out_dim is None else (0, out_dim)
         out = np.empty(shape, dtype=np.float32)

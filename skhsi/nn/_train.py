@@ -152,8 +152,9 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
 
     Submodules that define ``set_epoch(epoch, max_epochs)`` are told the
     epoch at its start (``EpochSchedule``). Modules are trained in place; on
-    return they are back on the CPU in training mode, and the returned net's ``device`` is ``"cpu"`` so that it
-    pickles and loads on a machine without CUDA.
+    return they are back on the CPU in eval mode, and the returned net's
+    ``device`` is ``"cpu"`` so that it pickles and loads on a machine without
+    CUDA.
 
     Parameters
     ----------
@@ -234,7 +235,7 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         if workdir is not None:
             workdir.cleanup()
         chain.cpu()
-        chain.train()
+        chain.eval()
     # Writers, file handles and held data are not part of the fitted model.
     transient = ("tensorboard", "validation", "best")
     net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n not in transient]
