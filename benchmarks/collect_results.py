@@ -21,8 +21,8 @@ HERE = Path(__file__).resolve().parent
 # name -> the command that produced the committed results file. A results file
 # that names its own command ("Produced by `python benchmarks/...`") wins.
 SECTIONS = {
-    "detection": "python benchmarks/bench_detection.py --threads 1",
-    "throughput": "python benchmarks/bench_throughput.py --threads 1",
+    "detection": "python benchmarks/bench_detection.py",
+    "throughput": "python benchmarks/bench_throughput.py",
     "reduction": "python benchmarks/bench_reduction.py --threads 1",
     "selection": "python benchmarks/bench_selection.py --threads 1",
     "envi_read": "python benchmarks/bench_envi_read.py --size-gb 2",

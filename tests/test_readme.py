@@ -1,0 +1,18 @@
+"""The README's Python example runs as written."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_example_runs(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "README has no Python example"
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
+    out = capsys.readouterr().out
+    auc = float(re.search(r"ROC AUC (\d\.\d+)", out).group(1))
+    assert auc > 0.99
+    assert (tmp_path / "deep_svdd.joblib").exists()
