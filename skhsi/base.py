@@ -8,6 +8,7 @@ plain scikit-learn.
 """
 
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -127,6 +128,22 @@ class TorchTrainingMixin:
 
     def _device(self):
         return _train.resolve_device(self.device)
+
+    def _inference_device(self):
+        """The device for scoring: ``device``, or the CPU when CUDA is gone.
+
+        A model trained with ``device="cuda"`` and loaded on a machine without
+        CUDA still predicts (on the CPU, with a warning); training there is an
+        error instead.
+        """
+        try:
+            return self._device()
+        except ValueError:
+            warnings.warn(
+                f"device={self.device!r} is not available here; scoring on the CPU.",
+                RuntimeWarning, stacklevel=3,
+            )
+            return "cpu"
 
     def _training_kwargs(self):
         return dict(

@@ -74,3 +74,20 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_fitting_leaves_global_rngs_alone():
+    import numpy as np
+    import torch
+    from sklearn.base import clone
+
+    X = np.random.default_rng(0).normal(size=(60, 6))
+    y = (X[:, 0] > 0).astype(int)
+    for estimator in ESTIMATORS:
+        if "random_state" not in estimator.get_params():
+            continue
+        torch_state = torch.random.get_rng_state().clone()
+        numpy_state = np.random.get_state()[1].copy()
+        clone(estimator).set_params(random_state=0).fit(X, y)
+        assert torch.equal(torch.random.get_rng_state(), torch_state), estimator
+        assert np.array_equal(np.random.get_state()[1], numpy_state), estimator

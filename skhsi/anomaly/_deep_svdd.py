@@ -256,7 +256,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
     # -- scoring --------------------------------------------------------------------
     def _distances(self, pixels):
         return apply_module(self.module_, pixels, batch_size=self.batch_size,
-                            device=self._device(), precision=self.precision,
+                            device=self._inference_device(), precision=self.precision,
                             progress=bool(self.verbose)).astype(np.float64)
 
     def _anomaly_scores(self, pixels):

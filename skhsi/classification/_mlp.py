@@ -194,7 +194,7 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         check_is_fitted(self, "classes_")
         pixels, lead = self._check_spectral(X)
         logits = apply_module(self.module_, pixels, batch_size=self.batch_size,
-                              device=self._device())
+                              device=self._inference_device())
         return logits.astype(np.float64), lead
 
     def predict_proba(self, X):

@@ -24,9 +24,9 @@ class SpectralMLP(nn.Module):
 
     def __init__(self, n_features, n_classes, *, hidden=64, log_prior=None, generator=None):
         super().__init__()
-        self.hidden = nn.Linear(n_features, hidden)
+        self.hidden = nn.utils.skip_init(nn.Linear, n_features, hidden)
         self.activation = nn.ReLU()
-        self.output = nn.Linear(hidden, n_classes)
+        self.output = nn.utils.skip_init(nn.Linear, hidden, n_classes)
         with torch.no_grad():
             for layer in (self.hidden, self.output):
                 bound = 1.0 / math.sqrt(layer.weight.shape[1])

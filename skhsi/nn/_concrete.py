@@ -153,7 +153,7 @@ class ConcreteAutoencoder(nn.Module):
         super().__init__()
         self.select = select
         k = select.logits.shape[0]
-        self.decoder = nn.Linear(k, n_features)
+        self.decoder = nn.utils.skip_init(nn.Linear, k, n_features)
         with torch.no_grad():
             bound = 1.0 / math.sqrt(k)
             self.decoder.weight.uniform_(-bound, bound, generator=generator)

@@ -54,12 +54,16 @@ class ChannelMixer(nn.Module):
         super().__init__()
         sizes = [int(s) for s in sizes]
         self.sizes = sizes
+        # skip_init: the default initialisation would draw from the global RNG;
+        # ``initialize`` fills the weights from a seeded generator instead.
         self.layers = nn.ModuleList(
-            nn.Linear(a, b, bias=use_bias) for a, b in zip(sizes[:-1], sizes[1:])
+            nn.utils.skip_init(nn.Linear, a, b, bias=use_bias)
+            for a, b in zip(sizes[:-1], sizes[1:])
         )
         self.activation = nn.LeakyReLU(negative_slope) if use_activation else nn.Identity()
         self.normalize_output = bool(normalize_output)
         self.eps = float(eps)
+        self.initialize("zeros")
 
     def mix(self, x):
         for i, layer in enumerate(self.layers):
@@ -127,7 +131,7 @@ class MixerObjective(nn.Module):
             raise ValueError(f"mode must be 'reconstruction' or 'classification', got {mode!r}")
         self.mixer = mixer
         self.mode = mode
-        self.decoder = nn.Linear(mixer.sizes[-1], int(n_targets))
+        self.decoder = nn.utils.skip_init(nn.Linear, mixer.sizes[-1], int(n_targets))
         with torch.no_grad():
             bound = 1.0 / math.sqrt(mixer.sizes[-1])
             self.decoder.weight.uniform_(-bound, bound, generator=generator)

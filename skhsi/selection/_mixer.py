@@ -296,7 +296,7 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
         """
         pixels, lead = self._check_spectral(X)
         out = apply_module(self.module_.unnormalized(), pixels, batch_size=self.batch_size,
-                           device=self._device())
+                           device=self._inference_device())
         out = out.astype(pixels.dtype, copy=False)
         if self.normalize_output:
             out = _min_max_per_image(out, lead, self.module_.eps)

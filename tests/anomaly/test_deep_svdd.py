@@ -210,3 +210,17 @@ def test_tensorboard_logs_scalars_and_the_validation_score_map(hydice, hydice_z,
     assert {"Loss/train_loss", "radius", "n_outside", "Validation/auc"} <= scalars
     assert "validation/score_map" in events.Tags()["images"]
     assert len(events.Scalars("Validation/auc")) == 2
+
+
+def test_model_saved_for_cuda_scores_on_a_cpu_only_machine(cube):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    det = DeepSVDD(max_epochs=1, **SMALL).fit(cube)
+    expected = det.anomaly_score(cube)
+    det.set_params(device="cuda")  # as a model trained on a GPU and loaded here
+    loaded = pickle.loads(pickle.dumps(det))
+    with pytest.warns(RuntimeWarning, match="scoring on the CPU"):
+        scores = loaded.anomaly_score(cube)
+    assert np.array_equal(scores, expected)
