@@ -5,15 +5,13 @@ spectra are :class:`PerPixelUnitNorm`; this module adds the other two
 normalisations in common use.
 """
 
-from numbers import Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils._param_validation import Interval
 
 from ..base import SpectralMixin, restore_shape
 from ..nn import AffinePerBand, PerPixelStandardize
+from ._per_pixel import PerPixelTransform
 
 __all__ = ["MinMaxScalerPerBand", "PerPixelStandardizer"]
 
@@ -119,8 +117,7 @@ class MinMaxScalerPerBand(SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
         return tags
 
 
-class PerPixelStandardizer(SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
-                           BaseEstimator):
+class PerPixelStandardizer(PerPixelTransform):
     """Each spectrum to zero mean and unit standard deviation across its bands.
 
     ``(x - mean(x)) / max(std(x), eps)`` per pixel (population std), so a flat
@@ -146,38 +143,10 @@ class PerPixelStandardizer(SpectralMixin, OneToOneFeatureMixin, TransformerMixin
            [ 0.        ,  0.        ,  0.        ]])
     """
 
-    _parameter_constraints = {"eps": [Interval(Real, 0, None, closed="neither")]}
-
-    def __init__(self, eps=1e-8):
-        self.eps = eps
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the band count.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._validate_spectral(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """Standardise every spectrum, keeping shape and float dtype."""
-        pixels, lead = self._check_spectral(X)
+    def _per_pixel(self, pixels):
         mean = pixels.mean(axis=1, keepdims=True)
         std = pixels.std(axis=1, keepdims=True)
-        return restore_shape((pixels - mean) / np.maximum(std, self.eps), lead)
+        return (pixels - mean) / np.maximum(std, self.eps)
 
     def _as_module(self):
         return PerPixelStandardize(self.eps)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

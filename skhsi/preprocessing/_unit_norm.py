@@ -1,16 +1,12 @@
 """Scale every pixel spectrum to unit Euclidean length."""
 
-from numbers import Real
-
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
 
-from ..base import SpectralMixin, restore_shape
 from ..nn import PerPixelUnitNorm as _UnitNormModule
+from ._per_pixel import PerPixelTransform
 
 
-class PerPixelUnitNorm(SpectralMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class PerPixelUnitNorm(PerPixelTransform):
     """Divide each spectrum by its L2 norm: ``x / max(||x||_2, eps)``.
 
     Every pixel is treated on its own (nothing is learned from the data but
@@ -38,32 +34,9 @@ class PerPixelUnitNorm(SpectralMixin, OneToOneFeatureMixin, TransformerMixin, Ba
            [0. , 0. ]])
     """
 
-    _parameter_constraints = {"eps": [Interval(Real, 0, None, closed="neither")]}
-
-    def __init__(self, eps=1e-8):
-        self.eps = eps
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the band count.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._validate_spectral(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """Unit-normalise every spectrum, keeping shape and float dtype."""
-        pixels, lead = self._check_spectral(X)
+    def _per_pixel(self, pixels):
         norms = np.linalg.norm(pixels, axis=1, keepdims=True)
-        return restore_shape(pixels / np.maximum(norms, self.eps), lead)
+        return pixels / np.maximum(norms, self.eps)
 
     def _as_module(self):
         return _UnitNormModule(self.eps)
