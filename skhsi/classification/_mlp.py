@@ -30,7 +30,8 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
     :class:`~skhsi.preprocessing.ZScoreNormalizerGlobal`) trains best.
 
     Labels may be any values scikit-learn accepts for classification; they
-    are encoded with ``LabelEncoder`` (``classes_``).
+    are encoded as positions in ``classes_`` (the sorted unique labels, as
+    ``LabelEncoder`` does).
 
     Parameters
     ----------
