@@ -67,28 +67,43 @@ def _find_files(path):
     )
 
 
-def _read_into_memory(data_path, dtype, offset, file_shape, to_hwc):
+_BLOCK_BYTES = 64 << 20  # bytes read at a time by ``read_envi(mmap=False)``
+
+
+def _read_into_memory(data_path, dtype, offset, file_shape, to_hwc, progress=False):
     """Read the data file block by block into a native-order (H, W, C) array.
 
-    Plain reads, no memory map: the result is the only copy held.
+    Plain reads, no memory map: the result is the only copy held. With
+    ``progress``, a tqdm bar counts the bytes read.
     """
     out_hwc = np.empty([file_shape[i] for i in to_hwc], dtype=dtype.newbyteorder("="))
     out = out_hwc.transpose(np.argsort(to_hwc))  # the same array seen in file order
     per_row = int(np.prod(file_shape[1:])) * dtype.itemsize
-    step = max(1, (64 << 20) // per_row)
+    step = max(1, _BLOCK_BYTES // per_row)
     buf = np.empty(min(step, file_shape[0]) * per_row, dtype=np.uint8)
+    starts = range(0, file_shape[0], step)
+    bar = None
+    if progress and len(starts) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(starts) * per_row * step, unit="B", unit_scale=True,
+                   desc=f"reading {Path(data_path).name}", leave=False)
     with open(data_path, "rb") as fh:
         fh.seek(offset)
-        for r in range(0, file_shape[0], step):
+        for r in starts:
             n = min(step, file_shape[0] - r)
             chunk = buf[: n * per_row]
             if fh.readinto(chunk) != chunk.size:
                 raise ValueError(f"{data_path}: data file ended early.")
             out[r:r + n] = chunk.view(dtype).reshape((n,) + tuple(file_shape[1:]))
+            if bar is not None:
+                bar.update(chunk.size)
+    if bar is not None:
+        bar.close()
     return out_hwc
 
 
-def read_envi(path, *, mmap=True, access="normal"):
+def read_envi(path, *, mmap=True, access="normal", verbose=False):
     """Read an ENVI image as a :class:`SpectralImage`.
 
     Parameters
@@ -112,6 +127,8 @@ def read_envi(path, *, mmap=True, access="normal"):
         maps only the pages an index touches: use it to pick single bands or
         spectra out of a large file, where read-ahead would read, and map,
         most of the file. See the user guide for measured numbers.
+    verbose : bool, default=False
+        With ``mmap=False``, show a progress bar while the file is read.
 
     Returns
     -------
@@ -203,7 +220,8 @@ def read_envi(path, *, mmap=True, access="normal"):
         if advice is not None and hasattr(handle, "madvise"):
             handle.madvise(advice)
     else:
-        cube = _read_into_memory(data_path, dtype, offset, file_shape, to_hwc)
+        cube = _read_into_memory(data_path, dtype, offset, file_shape, to_hwc,
+                                 progress=verbose)
 
     units = header.get("wavelength units")
     units = units if isinstance(units, str) else None

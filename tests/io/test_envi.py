@@ -403,3 +403,16 @@ def test_fuzz_reader_mutated_header(tmp_path, text):
             return
     assert img.cube.ndim == 3
 
+
+
+def test_progress_bar_when_reading_into_memory(tmp_path, capsys, monkeypatch):
+    import skhsi.io._envi as envi_module
+
+    cube = np.arange(40 * 3 * 2, dtype=np.uint16).reshape(40, 3, 2)
+    write_envi(tmp_path / "p.hdr", cube, interleave="bil")
+    monkeypatch.setattr(envi_module, "_BLOCK_BYTES", 24)  # several blocks for a tiny file
+    quiet = read_envi(tmp_path / "p.hdr", mmap=False)
+    assert capsys.readouterr().err == ""
+    loud = read_envi(tmp_path / "p.hdr", mmap=False, verbose=True)
+    assert "reading p" in capsys.readouterr().err
+    assert np.array_equal(quiet.cube, cube) and np.array_equal(loud.cube, cube)
