@@ -143,7 +143,7 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
         self.module_ = SpectralMLP(pixels.shape[1], len(self.classes_), hidden=self.hidden,
                                    log_prior=np.log(counts / counts.sum()),
-                                   generator=make_generator(self._seeds[0]))
+                                   generator=make_generator(self._seeds[0])).eval()
         self.net_ = None
         self.history_ = []
         return self
@@ -195,7 +195,8 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         check_is_fitted(self, "classes_")
         pixels, lead = self._check_spectral(X)
         logits = apply_module(self.module_, pixels, batch_size=self.batch_size,
-                              device=self._inference_device())
+                              device=self._inference_device(), precision=self.precision,
+                              progress=bool(self.verbose))
         return logits.astype(np.float64), lead
 
     def predict_proba(self, X):

@@ -33,7 +33,7 @@ def batch_min_max(z, eps=1e-8):
 
 
 class ChannelMixer(nn.Module):
-    """Linear layers ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` over the channels.
+    """Stacked linear layers over the channels, with widths given by ``sizes``.
 
     Parameters
     ----------

@@ -207,7 +207,7 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin,
         self._seeds = rng.randint(np.iinfo(np.int32).max, size=3)
         self.module_ = ConcreteSelect(n_features, self.n_bands, tau_start=self.tau_start,
                                       tau_end=self.tau_end, seed=int(self._seeds[0]),
-                                      hard_inference=self.use_hard_inference)
+                                      hard_inference=self.use_hard_inference).eval()
         self.net_ = None
         self.history_ = []
         self._sync()

@@ -232,7 +232,7 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
             pca = PCA(n_components=n_components, random_state=int(self._seeds[2]))
             pca.fit(pixels)
             module.set_first_layer(pca.components_, -pca.components_ @ pca.mean_)
-        self.module_ = module
+        self.module_ = module.eval()
         self.reduction_scheme_ = sizes
         self.objective_ = None
         self.net_ = None
@@ -295,8 +295,9 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
         ndarray of shape (..., n_outputs), with ``X``'s float dtype
         """
         pixels, lead = self._check_spectral(X)
-        out = apply_module(self.module_.unnormalized(), pixels, batch_size=self.batch_size,
-                           device=self._inference_device())
+        out = apply_module(self.module_.unnormalized().eval(), pixels,
+                           batch_size=self.batch_size, device=self._inference_device(),
+                           precision=self.precision, progress=bool(self.verbose))
         out = out.astype(pixels.dtype, copy=False)
         if self.normalize_output:
             out = _min_max_per_image(out, lead, self.module_.eps)
