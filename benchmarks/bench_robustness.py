@@ -26,7 +26,11 @@ Variants of each scene:
   the true anomalies and 2 pixels away from each other; each implanted pixel
   becomes ``a * t + (1 - a) * x``. The mask marks the implanted pixels only,
   and the original anomalous pixels (left in the scene) are dropped from the
-  AUC. Same positions for both abundances;
+  AUC. Same positions for both abundances. Blending with a 9-pixel mean
+  removes part of each implanted pixel's own noise, so the implanted pixels
+  can end up *less* anomalous than the background (RX AUC well under 0.5);
+  rows where RX's AUC is under 0.5 are reported but left out of the tally,
+  since their mask then does not mark pixels that stand out;
 - ``tiled-2x2``: the scene tiled 2 x 2 (mask tiled alike), with the tiles
   flipped left-right / up-down, 4x the pixels.
 
@@ -276,22 +280,28 @@ def main(argv=None):
         "`a * t + (1 - a) * x`, `t` = mean of a random 3 × 3 cluster in one quadrant, targets "
         f"at random positions in the other three (≥ {ANOMALY_CLEARANCE} px from true anomalies, "
         f"≥ {TARGET_GAP} px apart), seed {IMPLANT_SEED}; the mask marks implanted pixels only "
-        "and the original anomalies (left in the scene) are dropped from the AUC;",
+        "and the original anomalies (left in the scene) are dropped from the AUC. Blending "
+        "with a 9-pixel mean removes part of each implanted pixel's own noise, which "
+        "dominates RX's score, so implanted pixels can score *below* the background; rows "
+        "with RX AUC < 0.5 are shown but left out of the tally;",
         "- `tiled-2x2`: the scene tiled 2 × 2 with flipped tiles (4× the pixels).",
         "",
         "| scene | variant | shape | RX AUC | default mean AUC | default min AUC | min − RX | "
         "≥ RX | fit s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    losses = []
+    losses, excluded = [], []
     for v, shape, aucs, secs, rx in results:
         ok = min(aucs) >= rx
-        if not ok:
+        if rx < 0.5:
+            excluded.append(f"{v.scene}/{v.name} (RX {rx:.4f}, default min {min(aucs):.4f})")
+        elif not ok:
             losses.append(f"{v.scene}/{v.name} ({min(aucs) - rx:+.4f})")
         lines.append(f"| {v.scene} | {v.name} | {' × '.join(map(str, shape))} | {rx:.4f} | "
                      f"{np.mean(aucs):.4f} | {min(aucs):.4f} | {min(aucs) - rx:+.4f} | "
                      f"{'yes' if ok else '**no**'} | {np.mean(secs):.2f} |")
-    n_ok = len(results) - len(losses)
+    n_counted = len(results) - len(excluded)
+    n_ok = n_counted - len(losses)
     lines += [
         "",
         "## Environment",
@@ -302,8 +312,10 @@ def main(argv=None):
         "",
         "## Summary",
         "",
-        f"Default ≥ RX (minimum over seeds) on **{n_ok} of {len(results)}** variants"
-        + (f"; not on: {', '.join(losses)} (margin = min AUC − RX AUC)." if losses else "."),
+        f"Default ≥ RX (minimum over seeds) on **{n_ok} of {n_counted}** variants"
+        + (f"; not on: {', '.join(losses)} (margin = min AUC − RX AUC)." if losses else ".")
+        + (f" Left out of the tally, RX AUC under 0.5 (implanted targets less anomalous "
+           f"than the background, no detection test): {', '.join(excluded)}." if excluded else ""),
         "",
     ]
     text = "\n".join(lines)
