@@ -299,7 +299,8 @@ def main(argv=None):
             losses.append(f"{v.scene}/{v.name} ({min(aucs) - rx:+.4f})")
         lines.append(f"| {v.scene} | {v.name} | {' × '.join(map(str, shape))} | {rx:.4f} | "
                      f"{np.mean(aucs):.4f} | {min(aucs):.4f} | {min(aucs) - rx:+.4f} | "
-                     f"{'yes' if ok else '**no**'} | {np.mean(secs):.2f} |")
+                     f"{'n/a (RX < 0.5)' if rx < 0.5 else 'yes' if ok else '**no**'} | "
+                     f"{np.mean(secs):.2f} |")
     n_counted = len(results) - len(excluded)
     n_ok = n_counted - len(losses)
     lines += [
