@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, stats
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -40,6 +40,8 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
     covariance_ : ndarray of shape (n_features_in_, n_features_in_)
         Regularised covariance.
     offset_ : float
+    n_samples_seen_ : int
+        Pixels the statistics were computed from.
     n_features_in_ : int
 
     Examples
@@ -85,15 +87,77 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         pixels, _ = self._validate_spectral(X, reset=True)
         pixels = np.asarray(pixels, dtype=np.float64)
         estimator = _COVARIANCES[self.covariance]().fit(pixels)
-        covariance = np.array(estimator.covariance_, dtype=np.float64)
-        n_bands = covariance.shape[0]
-        ridge = self.reg * max(np.trace(covariance) / n_bands, np.finfo(float).tiny)
-        covariance[np.diag_indices(n_bands)] += ridge
-        self.location_ = estimator.location_
-        self.covariance_ = covariance
-        self._restore()
+        self._set_statistics(estimator.location_, estimator.covariance_, pixels.shape[0])
         self._set_offset(self._anomaly_scores(pixels))
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Add the pixels of ``X`` to the running mean and covariance.
+
+        For cubes that do not fit in memory: feed them chunk by chunk, then
+        score (e.g. with :func:`skhsi.parallel.map_blocks`). Only the empirical
+        covariance can be accumulated. As the training scores are not kept,
+        ``offset_`` is the ``1 - contamination`` quantile of the chi-squared
+        distribution with ``n_bands`` degrees of freedom, the distribution of
+        RX scores of a Gaussian background (``fit`` uses the empirical
+        quantile of the training scores instead).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        if self.covariance != "empirical":
+            raise ValueError(
+                "partial_fit accumulates the empirical covariance only; got "
+                f"covariance={self.covariance!r}. Use fit, or covariance='empirical'."
+            )
+        first = not hasattr(self, "n_samples_seen_")
+        pixels, _ = self._validate_spectral(X, reset=first)
+        if first:
+            n, mean, scatter = 0, np.zeros(self.n_features_in_), 0.0
+        else:
+            n, mean, scatter = self.n_samples_seen_, self.location_, self._scatter()
+        for start in range(0, pixels.shape[0], self.batch_size):
+            chunk = np.asarray(pixels[start:start + self.batch_size], dtype=np.float64)
+            n_b, mean_b = chunk.shape[0], chunk.mean(axis=0)
+            centred = chunk - mean_b
+            delta = mean_b - mean
+            total = n + n_b
+            scatter = scatter + centred.T @ centred + np.outer(delta, delta) * (n * n_b / total)
+            mean = mean + delta * (n_b / total)
+            n = total
+        self._set_statistics(mean, scatter / n, n)
+        self.offset_ = -float(stats.chi2.isf(self.contamination, df=self.n_features_in_))
+        return self
+
+    def _set_statistics(self, location, covariance, n_samples):
+        covariance = np.array(covariance, dtype=np.float64)
+        n_bands = covariance.shape[0]
+        covariance[np.diag_indices(n_bands)] += self._ridge(np.trace(covariance), n_bands)
+        self.location_ = np.asarray(location, dtype=np.float64)
+        self.covariance_ = covariance
+        self.n_samples_seen_ = int(n_samples)
+        self._restore()
+
+    def _ridge(self, trace, n_bands):
+        return self.reg * max(trace / n_bands, np.finfo(float).tiny)
+
+    def _scatter(self):
+        """Sum of squared deviations behind ``covariance_`` (the ridge taken out).
+
+        The ridge is ``reg * trace(S) / C`` of the empirical covariance ``S``,
+        so ``trace(covariance_) = (1 + reg) trace(S)``.
+        """
+        n_bands = self.covariance_.shape[0]
+        trace = np.trace(self.covariance_) / (1.0 + self.reg)
+        empirical = self.covariance_ - self._ridge(trace, n_bands) * np.eye(n_bands)
+        return empirical * self.n_samples_seen_
 
     def _restore(self):
         # S^-1 = L^-T L^-1 with S = L L^T, so the distance is ||L^-1 (x - mu)||^2.

@@ -48,3 +48,40 @@ def test_chunked_scoring_equals_one_pass(hydice):
     a = RXDetector(batch_size=37).fit(hydice.cube).anomaly_score(hydice.cube)
     b = RXDetector().fit(hydice.cube).anomaly_score(hydice.cube)
     assert np.allclose(a, b)
+
+
+def test_partial_fit_equals_fit(hydice):
+    pixels = hydice.cube.reshape(-1, hydice.cube.shape[-1])
+    streamed = RXDetector(batch_size=999)
+    for chunk in np.array_split(pixels, 5):
+        streamed.partial_fit(chunk)
+    whole = RXDetector().fit(hydice.cube)
+    assert streamed.n_samples_seen_ == whole.n_samples_seen_ == 8000
+    np.testing.assert_allclose(streamed.location_, whole.location_)
+    np.testing.assert_allclose(streamed.covariance_, whole.covariance_, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(streamed.anomaly_score(hydice.cube),
+                               whole.anomaly_score(hydice.cube), rtol=1e-6)
+
+
+def test_partial_fit_offset_is_the_chi2_quantile(cube):
+    from scipy import stats
+
+    rx = RXDetector(contamination=0.05).partial_fit(cube)
+    assert rx.offset_ == pytest.approx(-stats.chi2.isf(0.05, df=6))
+    assert rx.predict(cube)[3, 4] == -1
+
+
+def test_partial_fit_continues_after_a_weights_only_load(hydice, tmp_path):
+    from skhsi.persistence import load_weights, save_weights
+
+    pixels = hydice.cube.reshape(-1, hydice.cube.shape[-1])
+    rx = RXDetector().partial_fit(pixels[:3000])
+    save_weights(rx, tmp_path / "rx.pt")
+    loaded = load_weights(tmp_path / "rx.pt").partial_fit(pixels[3000:])
+    whole = RXDetector().fit(pixels)
+    np.testing.assert_allclose(loaded.covariance_, whole.covariance_, rtol=1e-8, atol=1e-8)
+
+
+def test_partial_fit_needs_the_empirical_covariance(cube):
+    with pytest.raises(ValueError, match="empirical covariance only; got covariance='oas'"):
+        RXDetector(covariance="oas").partial_fit(cube)
