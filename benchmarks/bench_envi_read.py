@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES, BANDS, BAND = 2048, 256, 100
 READERS = ("skhsi", "skhsi-random", "spectral")
@@ -351,12 +353,7 @@ def main(argv=None):
                 p.unlink(missing_ok=True)
             if args.path is None:
                 folder.rmdir()
-    print()
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(args.out)
+    write_results(text, args.out)
     return code
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
+from _results import write_results  # noqa: E402
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -112,10 +113,7 @@ def main():
         torch.set_num_threads(args.threads)
     rows = run(args.epochs, args.lr, args.batch_size)
     table = to_markdown(rows, args.epochs, args.lr, args.batch_size)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
-    print()
-    print(table)
+    write_results(table, args.out)
 
 
 if __name__ == "__main__":

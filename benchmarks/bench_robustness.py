@@ -60,6 +60,7 @@ from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
+from _results import write_results  # noqa: E402
 
 import skhsi  # noqa: E402
 from skhsi.anomaly import RXDetector  # noqa: E402
@@ -320,13 +321,7 @@ def main(argv=None):
         "",
     ]
     text = "\n".join(lines)
-    print()
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(args.out.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.out)
-    print(f"written to {args.out}")
+    write_results(text, args.out)
     return 0
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
+from _results import write_results  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch
@@ -156,12 +157,7 @@ def main(argv=None):
               "| scene | pipeline | ROC AUC | fit s |", "|---|---|---:|---:|"]
     lines += [f"| {s} | {label} | {auc:.4f} | {t:.1f} |" for s, label, auc, t in detect]
     text = "\n".join(lines) + "\n"
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    write_results(text, args.out)
     return text
 
 
