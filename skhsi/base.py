@@ -164,8 +164,13 @@ class TorchTrainingMixin:
     def _extra_callbacks(self):
         return []
 
+    def _training_subset(self, X, y, seed):
+        """The pixels phase 2 trains on; all of them unless a node caps them."""
+        return X, y
+
     def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
         """Phase 2: train ``prefix`` + this node's module on ``X`` (pixels)."""
+        X, y = self._training_subset(X, y, seed)
         self.net_ = _train.fit_objective(
             list(prefix),
             self._objective_module(),

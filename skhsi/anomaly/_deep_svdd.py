@@ -58,6 +58,11 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         EMA rate of the centre during training (0 keeps it fixed).
     contamination : float in (0, 0.5], default=0.01
         Fraction of training pixels flagged by ``predict``; sets ``offset_``.
+    max_samples : int or None, default=65536
+        Phase 2 trains on at most this many pixels, drawn at random (seeded by
+        ``random_state``) when there are more, so that the training cost of a
+        large scene stays that of a moderate one; ``None`` trains on all.
+        The centre, the radius and ``offset_`` always use every pixel.
     max_epochs : int, default=20
         Epochs of phase 2; 0 for the statistical initialisation only.
     lr : float, default=1e-3
@@ -128,12 +133,13 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "contamination": SpectralOutlierMixin._contamination_constraint,
         "validation_metric": [StrOptions({"auc", "ap", "iou"})],
+        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
         **TorchTrainingMixin._training_parameter_constraints,
     }
 
     def __init__(self, *, rep_dim=32, hidden=128, kernel="rbf", n_rff=1024, gamma=None,
                  objective="one-class", nu=0.1, alpha=0.1, contamination=0.01,
-                 max_epochs=20, lr=1e-3, batch_size=1024, optimizer="adam",
+                 max_samples=65536, max_epochs=20, lr=1e-3, batch_size=1024, optimizer="adam",
                  weight_decay=1e-6, patience=None, lr_schedule=None,
                  validation_metric="auc", callbacks=None, tensorboard_dir=None, verbose=0,
                  device="auto", precision="float32", random_state=None):
@@ -146,6 +152,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         self.nu = nu
         self.alpha = alpha
         self.contamination = contamination
+        self.max_samples = max_samples
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -225,6 +232,13 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         self.radius_ = float(abs(self.module_.scores.radius.item()))
         self._set_offset(dist)
         return self
+
+    def _training_subset(self, X, y, seed):
+        if self.max_samples is None or X.shape[0] <= self.max_samples:
+            return X, y
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(X.shape[0], self.max_samples, replace=False))
+        return X[rows], (None if y is None else y[rows])
 
     def _objective_module(self):
         return self.module_

@@ -224,3 +224,15 @@ def test_model_saved_for_cuda_scores_on_a_cpu_only_machine(cube):
     with pytest.warns(RuntimeWarning, match="scoring on the CPU"):
         scores = loaded.anomaly_score(cube)
     assert np.array_equal(scores, expected)
+
+
+def test_max_samples_caps_the_training_pixels(hydice_z):
+    det = DeepSVDD(max_epochs=2, max_samples=500, batch_size=100, **SMALL)
+    det.fit(hydice_z)
+    assert [row["train_batch_count"] for row in det.history_] == [5, 5]
+    again = DeepSVDD(max_epochs=2, max_samples=500, batch_size=100, **SMALL).fit(hydice_z)
+    assert np.array_equal(det.anomaly_score(hydice_z), again.anomaly_score(hydice_z))
+    # the threshold still comes from every pixel
+    assert np.isclose((det.predict(hydice_z) == -1).mean(), 0.01, atol=0.002)
+    uncapped = DeepSVDD(max_epochs=1, max_samples=None, batch_size=1000, **SMALL).fit(hydice_z)
+    assert uncapped.history_[0]["train_batch_count"] == 8
