@@ -86,11 +86,9 @@ class SpectralMixin:
     checking the band count learned in ``fit``.
     """
 
-    _dtypes = (np.float64, np.float32)
-
     def _validate_spectral(self, X, *, reset, dtype=None):
         pixels, lead = as_pixels(X)
-        dtype = list(self._dtypes) if dtype is None else dtype
+        dtype = [np.float64, np.float32] if dtype is None else dtype
         pixels = validate_data(self, pixels, reset=reset, dtype=dtype)
         return pixels, lead
 
