@@ -1,10 +1,13 @@
 """The ``skhsi`` command: anomaly detection and file summaries from the shell.
 
-``skhsi detect [SCENE]`` fits a detector on a bundled scene (``hydice`` by
-default, or ``sandiego``) or on an ENVI / ``.mat`` file, prints ROC AUC, IoU,
-precision, recall and the time taken when a ground-truth mask is known, and
-writes a score heatmap (PNG), a detection overlay (PNG), the scores (``.npy``)
-and the metrics (JSON) into ``--out``. ``skhsi info FILE`` summarises a file;
+``skhsi detect [SCENE]`` fits a detector on the embedded real scene
+(``indian_pines``, AVIRIS, shipped by tensorly) or on an ENVI / ``.mat`` file,
+flags the pixels at or above a quantile of the scores, and writes a score
+heatmap (PNG), an overlay of the flagged pixels on a true-colour (or false-colour)
+rendering (PNG), the scores (``.npy``) and a summary (JSON) into ``--out``.
+When the file has a ground-truth mask it prints ROC AUC, IoU, precision and
+recall; when the scene has class labels (Indian Pines) it prints how the
+flagged pixels fall across the classes and the unlabelled ground. ``skhsi info FILE`` summarises a file;
 ``skhsi bands FILE --strategy rgb|uniform|regions|pca-loading`` prints the
 bands a sampling strategy picks, with their wavelengths.
 """
@@ -29,9 +32,9 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     detect = sub.add_parser("detect", help="detect anomalies in a scene and score them")
-    detect.add_argument("scene", nargs="?", default="hydice",
-                        help="bundled scene (hydice, sandiego) or an ENVI/.mat file "
-                             "(default: hydice)")
+    detect.add_argument("scene", nargs="?", default="indian_pines",
+                        help="embedded scene (indian_pines) or an ENVI/.mat file "
+                             "(default: indian_pines)")
     detect.add_argument("--method", choices=["deep-svdd", "rx"], default="deep-svdd")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--quantile", type=float, default=0.995,
@@ -45,11 +48,11 @@ def _build_parser():
                         help="keep the bands an ENVI header marks bad (bbl); dropped by default")
     detect.add_argument("--verbose", action="store_true", help="show training progress")
 
-    info = sub.add_parser("info", help="summarise an ENVI or .mat file")
-    info.add_argument("file")
+    info = sub.add_parser("info", help="summarise an ENVI or .mat file or an embedded scene")
+    info.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
 
     bands = sub.add_parser("bands", help="choose bands by a sampling strategy")
-    bands.add_argument("file", help="bundled scene or an ENVI/.mat file")
+    bands.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
     bands.add_argument("--strategy", choices=["uniform", "regions", "rgb", "pca-loading"],
                        default="uniform")
     bands.add_argument("-k", "--n-bands", type=int, default=10,
@@ -108,6 +111,11 @@ def _detect(args):
         "fit_seconds": round(fit_seconds, 3),
         "score_seconds": round(score_seconds, 3),
     }
+    if image.labels is not None:
+        result["flagged_by_class"] = _flagged_by_class(
+            image.labels, flagged, image.metadata.get("class_names", {}))
+    if "credit" in image.metadata:
+        result["data_credit"] = image.metadata["credit"]
     if image.mask is not None:
         result.update(
             anomalous_pixels=int(image.mask.sum()),
@@ -122,14 +130,15 @@ def _detect(args):
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{Path(str(args.scene)).stem}_{args.method}"
     name = Path(str(args.scene)).name
+    credit = image.metadata.get("credit")
     ax = plotting.plot_score_heatmap(scores, title=f"{args.method} anomaly score: {name}")
-    _save_figure(ax.figure, out / f"{stem}_heatmap.png")
+    _save_figure(ax.figure, out / f"{stem}_heatmap.png", credit)
     plt.close(ax.figure)
-    if image.mask is not None:
-        ax = plotting.plot_detection_overlay(cube, image.mask, flagged,
-                                             wavelengths=image.wavelengths)
-        _save_figure(ax.figure, out / f"{stem}_overlay.png")
-        plt.close(ax.figure)
+    ax = plotting.plot_detection_overlay(
+        cube, image.mask, flagged, wavelengths=image.wavelengths,
+        title=f"{name}: {args.method}, scores >= the {args.quantile:g} quantile")
+    _save_figure(ax.figure, out / f"{stem}_overlay.png", credit)
+    plt.close(ax.figure)
     _atomic_write(out / f"{stem}_scores.npy", lambda f: np.save(f, scores))
     result["outputs"] = sorted(str(p) for p in out.glob(f"{stem}_*"))
     result["outputs"].append(str(out / f"{stem}_metrics.json"))
@@ -144,6 +153,13 @@ def _print_result(result):
     print(f"method     {result['method']}")
     if result["bad_bands_dropped"]:
         print(f"bad bands  {result['bad_bands_dropped']} dropped (header bbl)")
+    if "flagged_by_class" in result:
+        print(f"flagged    {result['flagged_pixels']} pixels (scores >= the "
+              f"{result['quantile']:g} quantile), by ground-truth class:")
+        print(f"  {'class':<38} {'flagged':>7} {'of flagged':>10} {'of class':>8}")
+        for row in result["flagged_by_class"]:
+            print(f"  {row['class']:<38} {row['flagged']:>7} {row['share_of_flagged']:>10.1%} "
+                  f"{row['share_of_class']:>8.1%}")
     if "roc_auc" in result:
         print(f"ROC AUC    {result['roc_auc']:.4f}")
         print(f"AP         {result['average_precision']:.4f}")
@@ -151,10 +167,12 @@ def _print_result(result):
         print(f"precision  {result['precision']:.4f}")
         print(f"recall     {result['recall']:.4f}")
     else:
-        print("no ground-truth mask: metrics skipped")
+        print("metrics    none: the scene has no anomaly ground-truth mask")
     print(f"time       fit {result['fit_seconds']:.2f} s, score {result['score_seconds']:.2f} s")
     for path in result["outputs"]:
         print(f"wrote      {path}")
+    if "data_credit" in result:
+        print(f"data       {result['data_credit']}")
 
 
 def _atomic_write(path, write):
@@ -170,8 +188,28 @@ def _atomic_write(path, write):
         raise
 
 
-def _save_figure(figure, path):
-    _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120))
+def _flagged_by_class(labels, flagged, class_names):
+    """How the flagged pixels fall across the classes, unlabelled ground (0) first."""
+    rows = []
+    ids, sizes = np.unique(labels, return_counts=True)
+    hits = np.bincount(labels[flagged].ravel(), minlength=int(ids.max()) + 1)
+    total = max(int(flagged.sum()), 1)
+    for label, size in zip(ids.tolist(), sizes.tolist()):
+        if hits[label] == 0:
+            continue
+        name = ("unlabelled (roads, buildings, edges)" if label == 0
+                else class_names.get(label, f"class {label}"))
+        rows.append({"label": label, "class": name, "flagged": int(hits[label]),
+                     "share_of_flagged": round(int(hits[label]) / total, 4),
+                     "share_of_class": round(int(hits[label]) / size, 4)})
+    return rows
+
+
+def _save_figure(figure, path, credit=None):
+    if credit:
+        figure.text(0.5, 0.0, credit, ha="center", va="top", fontsize=6, color="0.3")
+    _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120,
+                                                 bbox_inches="tight", pad_inches=0.08))
 
 
 def _info(args):
@@ -191,6 +229,15 @@ def _info(args):
         print(f"bad bands    {int(image.bad_bands.sum())}")
     if image.mask is not None:
         print(f"mask         {int(image.mask.sum())} anomalous pixels")
+    else:
+        print("mask         none")
+    if image.labels is not None:
+        n_classes = len(np.unique(image.labels[image.labels > 0]))
+        print(f"labels       {n_classes} classes, {int((image.labels > 0).sum())} "
+              "labelled pixels")
+    if "citation" in image.metadata:
+        print(f"citation     {image.metadata['citation']}")
+        print(f"licence      {image.metadata['licence']}")
     for key in ("interleave", "byte order", "data type", "description"):
         if key in image.metadata:
             print(f"{key:<12} {image.metadata[key]}")

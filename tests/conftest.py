@@ -1,19 +1,21 @@
-"""Fixtures shared by the tests: the bundled real scenes and small synthetic cubes."""
+"""Fixtures shared by the tests: the real scenes of ``shared/data`` and small cubes."""
 
 import numpy as np
 import pytest
 
-from skhsi.datasets import load_scene
+from tests._data import load_had
 
 
 @pytest.fixture(scope="session")
 def hydice():
-    return load_scene("hydice")
+    """HYDICE urban (100 x 80 x 162, 19 anomalous pixels) from shared/data/had."""
+    return load_had("HYDICE_data")
 
 
 @pytest.fixture(scope="session")
 def sandiego():
-    return load_scene("sandiego")
+    """San Diego airport (100 x 100 x 189, 134 anomalous pixels) from shared/data/had."""
+    return load_had("sandiego_plane")
 
 
 @pytest.fixture

@@ -4,28 +4,51 @@ import numpy as np
 import pytest
 
 from skhsi.cli import main
+from tests._data import shared_file
 
 
-def test_detect_rx_writes_everything(tmp_path, capsys):
-    assert main(["detect", "hydice", "--method", "rx", "--out", str(tmp_path)]) == 0
+def test_detect_rx_on_a_real_mat_scene_writes_everything(tmp_path, capsys):
+    path = shared_file("had/HYDICE_data.mat")
+    assert main(["detect", str(path), "--method", "rx", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "ROC AUC    0.97" in out
+    assert "ROC AUC    0.97" in out and "by ground-truth class" not in out
     for name in ("heatmap.png", "overlay.png", "scores.npy", "metrics.json"):
-        path = tmp_path / f"hydice_rx_{name}"
+        path = tmp_path / f"HYDICE_data_rx_{name}"
         assert path.stat().st_size > 0
-    metrics = json.loads((tmp_path / "hydice_rx_metrics.json").read_text())
+    metrics = json.loads((tmp_path / "HYDICE_data_rx_metrics.json").read_text())
     assert metrics["roc_auc"] > 0.975
     assert 0 <= metrics["iou"] <= 1 and metrics["flagged_pixels"] == 40
-    assert np.load(tmp_path / "hydice_rx_scores.npy").shape == (100, 80)
+    assert np.load(tmp_path / "HYDICE_data_rx_scores.npy").shape == (100, 80)
     assert not list(tmp_path.glob(".*"))
 
 
-def test_detect_deep_svdd_on_a_mat_file(tmp_path, capsys):
+def test_detect_on_the_embedded_scene_summarises_flagged_pixels_by_class(tmp_path, capsys):
+    from skhsi.datasets import load_indian_pines
+
+    assert main(["detect", "--method", "rx", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "scene      indian_pines  145 x 145 x 200" in out
+    assert "flagged    106 pixels" in out and "unlabelled (roads, buildings, edges)" in out
+    assert "no anomaly ground-truth mask" in out and "ROC AUC" not in out
+    assert "doi:10.4231/R7RX991C" in out
+    metrics = json.loads((tmp_path / "indian_pines_rx_metrics.json").read_text())
+    assert "roc_auc" not in metrics and metrics["flagged_pixels"] == 106
+    rows = metrics["flagged_by_class"]
+    assert sum(r["flagged"] for r in rows) == 106
+    assert sum(r["share_of_flagged"] for r in rows) == pytest.approx(1.0, abs=1e-3)
+    labels = load_indian_pines().labels
+    scores = np.load(tmp_path / "indian_pines_rx_scores.npy")
+    flagged = scores >= np.quantile(scores, 0.995)
+    for row in rows:
+        assert row["flagged"] == int((flagged & (labels == row["label"])).sum())
+    for name in ("heatmap.png", "overlay.png"):
+        assert (tmp_path / f"indian_pines_rx_{name}").stat().st_size > 10_000
+
+
+def test_detect_deep_svdd_on_a_mat_file(tmp_path, capsys, hydice):
     from scipy.io import savemat
 
-    from skhsi.datasets import load_scene
-
-    scene = load_scene("hydice")
+    scene = hydice
     path = tmp_path / "scene.mat"
     savemat(path, {"data": scene.cube[:40], "map": scene.mask[:40].astype(np.uint8)})
     code = main(["detect", str(path), "--epochs", "2", "--out", str(tmp_path / "out"),
@@ -36,14 +59,21 @@ def test_detect_deep_svdd_on_a_mat_file(tmp_path, capsys):
     assert metrics["roc_auc"] > 0.9
 
 
-def test_info(capsys):
-    assert main(["info", "sandiego"]) == 0
+def test_info_on_a_real_mat_scene(capsys):
+    assert main(["info", str(shared_file("had/sandiego_plane.mat"))]) == 0
     out = capsys.readouterr().out
     assert "100 x 100 x 189" in out and "134 anomalous pixels" in out
 
 
+def test_info_on_the_embedded_scene_cites_it(capsys):
+    assert main(["info", "indian_pines"]) == 0
+    out = capsys.readouterr().out
+    assert "145 x 145 x 200" in out and "400.02-2498.96 nm" in out
+    assert "16 classes, 10249 labelled pixels" in out and "CC BY 3.0" in out
+
+
 @pytest.mark.parametrize("argv, message", [
-    (["detect", "no-such-scene"], "neither a bundled scene"),
+    (["detect", "no-such-scene"], "neither an embedded scene"),
     (["detect", "--quantile", "1.5"], "--quantile must lie in"),
 ])
 def test_errors_exit_2_with_a_message(argv, message, capsys):
@@ -63,28 +93,33 @@ def test_bands_on_an_envi_file_with_wavelengths(tmp_path, capsys):
     assert "  640" in out and "  540" in out and "  460" in out
 
 
-def test_bands_uniform_on_a_bundled_scene(capsys):
-    assert main(["bands", "hydice", "-k", "4"]) == 0
+def test_bands_uniform_on_the_embedded_scene(capsys):
+    assert main(["bands", "indian_pines", "-k", "4"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines[2:]] == ["20", "60", "101", "141"]
+    assert [line.split()[0] for line in lines[2:]] == ["25", "75", "125", "175"]
+
+
+def test_bands_rgb_on_the_embedded_scene(capsys):
+    assert main(["bands", "indian_pines", "--strategy", "rgb"]) == 0
+    out = capsys.readouterr().out
+    assert "rgb: 3 of 200 bands" in out
 
 
 def test_bands_needing_wavelengths_is_a_clear_error(capsys):
-    assert main(["bands", "hydice", "--strategy", "rgb"]) == 2
+    assert main(["bands", str(shared_file("had/HYDICE_data.mat")), "--strategy", "rgb"]) == 2
     assert "needs `wavelengths`" in capsys.readouterr().err
 
 
 def test_detect_drops_the_headers_bad_bands(tmp_path, capsys):
-    from skhsi.datasets import load_scene
+    from skhsi.datasets import make_synthetic_scene
     from skhsi.io import write_envi
 
-    scene = load_scene("hydice")
-    cube = scene.cube[:30, :30, :20]
+    cube = make_synthetic_scene((30, 30, 20), random_state=0).cube
     bad = np.zeros(20, dtype=bool)
     bad[[0, 19]] = True
     write_envi(tmp_path / "s.hdr", cube, wavelengths=np.linspace(400, 1000, 20), bad_bands=bad)
     assert main(["detect", str(tmp_path / "s.hdr"), "--method", "rx", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "bad bands  2 dropped" in out and "no ground-truth mask" in out
+    assert "bad bands  2 dropped" in out and "no anomaly ground-truth mask" in out
     metrics = json.loads((tmp_path / "s_rx_metrics.json").read_text())
     assert metrics["shape"] == [30, 30, 18] and "roc_auc" not in metrics

@@ -29,8 +29,6 @@ from skhsi.plotting import (  # noqa: E402
     rgb_band_indices,
 )
 
-DATA = Path(skhsi.__file__).parent / "datasets" / "data"
-
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -68,12 +66,6 @@ def history():
          "train_loss_best": e == 3, "batches": [{"train_loss": 1.0}], "dur": 0.5}
         for e in range(1, 6)
     ]
-
-
-@pytest.fixture(scope="module")
-def hydice():
-    data = np.load(DATA / "hydice.npz")
-    return data["cube"], data["mask"]
 
 
 def global_rx(cube):
@@ -411,7 +403,7 @@ def test_import_does_not_load_pyplot():
 
 # ----------------------------------------------------------------------------- real data
 def test_hydice_scene_renders(hydice, tmp_path):
-    cube, mask = hydice
+    cube, mask = hydice.cube, hydice.mask
     scores = global_rx(cube)
     assert roc_auc_score(mask.ravel(), scores.ravel()) > 0.9
     ax = plot_roc_curve(mask, scores, label="global RX")

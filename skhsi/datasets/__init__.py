@@ -1,88 +1,78 @@
-"""Bundled real hyperspectral anomaly-detection scenes and a loader for files.
+"""The embedded real scene, synthetic scenes, and a loader for files.
 
-Two public benchmark scenes ship with the package (compressed ``.npz``):
+skhsi ships no scene files of its own. The real scene it can load without a
+download comes from a dependency that ships it:
 
-========== ================================ =============== =========
-name       scene                            cube            anomalies
-========== ================================ =============== =========
-hydice     HYDICE urban, cars and roofs     100 x 80 x 162  19 pixels
-sandiego   San Diego airport, three planes  100 x 100 x 189 134 pixels
-========== ================================ =============== =========
+============= ====================================== =============== ==================
+name          scene                                  cube            ground truth
+============= ====================================== =============== ==================
+indian_pines  AVIRIS Indian Pines, farmland (1992)   145 x 145 x 200 16 land-cover classes
+============= ====================================== =============== ==================
 
-They come from the collection used by Kang et al., "Hyperspectral Anomaly
-Detection With Attribute and Edge-Preserving Filters", IEEE TGRS 55(10), 2017.
-Water-absorption and noisy bands were removed upstream; no wavelengths are
-recorded for them.
+(:func:`load_indian_pines`; the data come inside the ``tensorly`` wheel; cite
+Baumgardner et al., 2015, doi:10.4231/R7RX991C, CC BY 3.0). It has no anomaly
+mask. :func:`make_synthetic_scene` makes small scenes with planted targets and
+their mask, for examples and quick checks. Everything else, such as the
+anomaly benchmarks of the field, is read from the user's files with
+:func:`load_image` (ENVI or MATLAB ``.mat``).
 """
 
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
+from ..io import read_envi, read_mat
+from ._indian_pines import INDIAN_PINES_CLASSES, load_indian_pines
+from ._synthetic import make_synthetic_scene
 
-from ..io import SpectralImage, read_envi, read_mat
+__all__ = ["SCENES", "INDIAN_PINES_CLASSES", "load_indian_pines", "make_synthetic_scene",
+           "load_image"]
 
-__all__ = ["SCENES", "load_scene", "load_image"]
-
+#: The scenes :func:`load_image` knows by name, with a one-line description.
 SCENES = {
-    "hydice": "HYDICE urban scene (100 x 80 x 162), cars and roofs, 19 anomalous pixels",
-    "sandiego": "AVIRIS San Diego airport (100 x 100 x 189), three planes, 134 anomalous pixels",
+    "indian_pines": "AVIRIS Indian Pines (145 x 145 x 200), 16 land-cover classes, "
+                    "no anomaly mask; shipped by tensorly",
 }
 
-
-def load_scene(name="hydice"):
-    """Load a bundled scene with its ground-truth mask.
-
-    Parameters
-    ----------
-    name : {"hydice", "sandiego"}, default="hydice"
-
-    Returns
-    -------
-    SpectralImage
-        ``cube`` (uint16, ``(H, W, C)``), ``mask`` (bool, ``(H, W)``).
-
-    Examples
-    --------
-    >>> from skhsi.datasets import load_scene
-    >>> scene = load_scene("hydice")
-    >>> scene.cube.shape, int(scene.mask.sum())
-    ((100, 80, 162), 19)
-    """
-    if name not in SCENES:
-        raise ValueError(f"Unknown scene {name!r}; the bundled scenes are {sorted(SCENES)}.")
-    path = resources.files(__name__).joinpath("data", f"{name}.npz")
-    with resources.as_file(path) as file, np.load(file) as data:
-        cube, mask = data["cube"], data["mask"]
-    return SpectralImage(cube=cube, mask=mask,
-                         metadata={"name": name, "description": SCENES[name]})
+_LOADERS = {"indian_pines": load_indian_pines}
 
 
-def load_image(source):
-    """A bundled scene by name, or an ENVI (``.hdr``/data file) or ``.mat`` file.
+def load_image(source, **kwargs):
+    """An embedded scene by name, or an ENVI (``.hdr``/data file) or ``.mat`` file.
 
     Parameters
     ----------
     source : str or path
-        ``"hydice"``, ``"sandiego"`` or a path.
+        A name from :data:`SCENES` (``"indian_pines"``) or the path of an ENVI
+        header or data file, or of a MATLAB ``.mat`` file.
+    **kwargs
+        Passed to :func:`~skhsi.io.read_mat` or :func:`~skhsi.io.read_envi`
+        (for example ``cube_key=`` and ``mask_key=`` for a ``.mat`` file).
 
     Returns
     -------
     SpectralImage
 
+    Raises
+    ------
+    FileNotFoundError
+        When ``source`` is neither a known name nor an existing file.
+
     Examples
     --------
     >>> from skhsi.datasets import load_image
-    >>> load_image("sandiego").cube.shape
-    (100, 100, 189)
+    >>> load_image("indian_pines").cube.shape
+    (145, 145, 200)
     """
-    if str(source) in SCENES:
-        return load_scene(str(source))
+    name = str(source)
+    if name in _LOADERS:
+        if kwargs:
+            raise TypeError(f"{name!r} takes no reader options; got {sorted(kwargs)}.")
+        return _LOADERS[name]()
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(
-            f"{source!r} is neither a bundled scene ({sorted(SCENES)}) nor an existing file."
+            f"{name!r} is neither an embedded scene ({', '.join(sorted(SCENES))}) "
+            "nor an existing file (ENVI .hdr or data file, or .mat)."
         )
     if path.suffix.lower() == ".mat":
-        return read_mat(path)
-    return read_envi(path)
+        return read_mat(path, **kwargs)
+    return read_envi(path, **kwargs)

@@ -30,6 +30,23 @@ def _as_optional_1d_float(value, name, n_bands):
     return arr
 
 
+def _as_labels(value, spatial_shape):
+    """Validate a class-label map: integers >= 0 of the cube's spatial shape."""
+    labels = np.asarray(value)
+    if labels.shape != spatial_shape:
+        raise ValueError(
+            f"labels must have the cube's spatial shape: expected {spatial_shape}, "
+            f"got {labels.shape}."
+        )
+    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(
+            f"labels must be integer class ids (0 = unlabelled); got dtype {labels.dtype}."
+        )
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"labels must be >= 0 (0 = unlabelled); got {labels.min()}.")
+    return labels
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SpectralImage:
     """A hyperspectral cube with its spectral metadata and optional ground truth.
@@ -53,7 +70,10 @@ class SpectralImage:
         ``True`` marks a band to drop (for example a water-absorption band).
     metadata : dict, default={}
         Everything else: the parsed header, original units, the source
-        path, the interleave, and so on.
+        path, the interleave, a citation, class names, and so on.
+    labels : ndarray of shape (H, W) of non-negative int, or None, default=None
+        Class labels of a classification scene, ``0`` = unlabelled. Names of
+        the classes, where known, are in ``metadata["class_names"]``.
 
     Attributes
     ----------
@@ -81,6 +101,7 @@ class SpectralImage:
     fwhm: np.ndarray | None = None
     bad_bands: np.ndarray | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    labels: np.ndarray | None = None
 
     def __post_init__(self):
         cube = self.cube
@@ -119,6 +140,9 @@ class SpectralImage:
                     )
                 mask = mask.astype(bool)
             object.__setattr__(self, "mask", mask)
+
+        if self.labels is not None:
+            object.__setattr__(self, "labels", _as_labels(self.labels, (n_rows, n_cols)))
 
         if self.bad_bands is not None:
             bb = np.asarray(self.bad_bands)
@@ -173,6 +197,7 @@ class SpectralImage:
             fwhm=None if self.fwhm is None else self.fwhm[keep],
             bad_bands=np.zeros(int(keep.sum()), dtype=bool),
             metadata=metadata,
+            labels=self.labels,
         )
 
     def __repr__(self) -> str:
@@ -181,7 +206,8 @@ class SpectralImage:
         kind = "memmap" if _is_memmapped(self.cube) else "array"
         return (
             f"SpectralImage(shape={self.shape}, dtype={self.cube.dtype}, {kind}, "
-            f"wavelengths={wl_txt}, mask={'None' if self.mask is None else 'yes'})"
+            f"wavelengths={wl_txt}, mask={'None' if self.mask is None else 'yes'}, "
+            f"labels={'None' if self.labels is None else 'yes'})"
         )
 
 

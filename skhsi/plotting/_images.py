@@ -128,22 +128,29 @@ def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(2,
 
 
 def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=None,
-                           alpha=0.6):
+                           alpha=0.6, title=None):
     """Show detections over a false-colour image of the scene.
 
-    True positives, false positives and misses (false negatives) are painted in cyan,
-    magenta and yellow; the legend, right of the image, gives the pixel count of each.
+    With a ground truth, true positives, false positives and misses (false
+    negatives) are painted in cyan, magenta and yellow; without one
+    (``mask_true=None``) the flagged pixels are painted in magenta. The legend,
+    right of the image, gives the pixel count of each.
 
     Parameters
     ----------
     cube : array-like of shape (H, W, C)
-    mask_true, mask_pred : array-like of bool, shape (H, W)
-        Ground truth and detections, ``True`` = anomaly (0/1 integers accepted).
+    mask_true : array-like of bool, shape (H, W), or None
+        Ground truth, ``True`` = anomaly (0/1 integers accepted); ``None`` when
+        the scene has none.
+    mask_pred : array-like of bool, shape (H, W)
+        Detections, ``True`` = flagged.
     wavelengths : array-like of shape (C,), default=None
-        Picks the background's bands, see :func:`false_rgb`.
+        Picks the background's bands, see :func:`false_rgb`; with wavelengths
+        the background is a true-colour rendering (640, 550, 460 nm).
     ax : matplotlib Axes, default=None
     alpha : float in [0, 1], default=0.6
         Opacity of the painted pixels.
+    title : str, default=None
 
     Returns
     -------
@@ -158,33 +165,42 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), truth, pred)
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['true positive: 2', 'false positive: 2', 'missed (false negative): 2']
+    >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), None, pred)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['flagged: 4']
     """
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
 
     cube = _numeric(cube, 3, "(H, W, C)", "cube")
-    truth = _check_mask(mask_true, cube.shape[:2], "mask_true")
     pred = _check_mask(mask_pred, cube.shape[:2], "mask_pred")
+    if mask_true is None:
+        layers = (("flagged", pred, _FP_COLOR),)
+    else:
+        truth = _check_mask(mask_true, cube.shape[:2], "mask_true")
+        layers = (("true positive", truth & pred, _TP_COLOR),
+                  ("false positive", ~truth & pred, _FP_COLOR),
+                  ("missed (false negative)", truth & ~pred, _FN_COLOR))
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
     background = false_rgb(cube, wavelengths)
-    layer, handles = np.zeros(truth.shape + (4,)), []
-    for name, where, color in (("true positive", truth & pred, _TP_COLOR),
-                               ("false positive", ~truth & pred, _FP_COLOR),
-                               ("missed (false negative)", truth & ~pred, _FN_COLOR)):
+    layer, handles = np.zeros(pred.shape + (4,)), []
+    for name, where, color in layers:
         layer[where] = (*to_rgb(color), alpha)
         handles.append(Patch(facecolor=color, edgecolor="black", label=f"{name}: {where.sum()}"))
     new_figure = ax is None
     if new_figure:  # an Axes the exact shape of the image, at most 4.5 in high, 7 in wide
         import matplotlib.pyplot as plt
 
-        h, w = truth.shape
+        h, w = pred.shape
         img_h = min(4.5, 7.0 * h / w)
         img_w, margin = img_h * w / h, 0.1
         ax = plt.figure(figsize=(img_w + 2 * margin, img_h + 2 * margin)).add_axes((0, 0, 1, 1))
     ax.imshow(background, interpolation="nearest")
     ax.imshow(layer, interpolation="nearest")
     ax.set(xticks=[], yticks=[])
+    if title is not None:
+        ax.set_title(title)
     legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                        borderaxespad=0, frameon=False)
     if new_figure:  # grow the figure to the legend's measured size, keep the image's

@@ -7,7 +7,6 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skhsi.anomaly import DeepSVDD
-from skhsi.datasets import load_scene
 from skhsi.decomposition import TrainablePCA
 from skhsi.metrics import roc_auc_scorer
 from skhsi.nn import as_tensor
@@ -19,9 +18,9 @@ _FAST_SVDD = dict(max_epochs=2, batch_size=256, n_rff=32, hidden=16, rep_dim=4,
 
 
 @pytest.fixture(scope="module")
-def pixels():
+def pixels(hydice):
     """2000 z-scored HYDICE pixels."""
-    cube = load_scene("hydice").cube.astype(np.float64)
+    cube = hydice.cube.astype(np.float64)
     rows = np.random.default_rng(0).choice(100 * 80, 2000, replace=False)
     X = cube.reshape(-1, cube.shape[-1])[rows]
     return (X - X.mean(axis=0)) / X.std(axis=0)

@@ -1,13 +1,10 @@
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
 import scipy.io
 
 from skhsi.io import read_mat
-
-HYDICE = Path("/work/shared/data/had/HYDICE_data.mat")
+from tests._data import shared_file
 
 
 def save_v73(path, variables):
@@ -78,8 +75,8 @@ def test_v73_complex_and_logical(tmp_path):
     np.testing.assert_array_equal(img.mask, mask)
 
 
-@pytest.mark.skipif(not HYDICE.is_file(), reason="HYDICE scene not available")
 def test_real_hydice_v5_and_v73(tmp_path):
+    HYDICE = shared_file("had/HYDICE_data.mat")
     img = read_mat(HYDICE)
     assert img.shape == (100, 80, 162) and img.cube.dtype == np.uint16
     assert img.mask.sum() == 19 and img.wavelengths is None

@@ -5,7 +5,6 @@ import torch
 from sklearn.model_selection import GridSearchCV
 
 from skhsi.anomaly import DeepSVDD
-from skhsi.datasets import load_scene
 from skhsi.metrics import roc_auc_scorer
 from skhsi.nn import ConcreteSelect, distinct_argmax, distinctness_penalty
 from skhsi.pipeline import make_pipeline
@@ -126,8 +125,8 @@ def test_end_to_end_with_deep_svdd(data):
     assert len(set(sel.selected_bands_.tolist())) == 5
 
 
-def test_grid_search_with_masks_on_hydice():
-    scene = load_scene("hydice")
+def test_grid_search_with_masks_on_hydice(hydice):
+    scene = hydice
     bands = slice(0, None, 8)
     tiles = np.stack([scene.cube[0:32, 16:48, bands], scene.cube[64:96, 8:40, bands]])
     masks = np.stack([scene.mask[0:32, 16:48], scene.mask[64:96, 8:40]])
