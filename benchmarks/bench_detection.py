@@ -1,4 +1,4 @@
-"""Benchmark: anomaly-detection quality on the two bundled real scenes.
+"""Benchmark: anomaly-detection quality on the two real scenes of shared/data/had (HYDICE, San Diego).
 
 Protocol (the field's usual one): fit on every pixel of a scene without
 labels, score every pixel, pixel-level ROC AUC against the ground-truth mask
@@ -41,7 +41,7 @@ from _results import write_results  # noqa: E402
 
 import skhsi  # noqa: E402
 from skhsi.anomaly import RXDetector  # noqa: E402
-from skhsi.datasets import load_scene  # noqa: E402
+from _scenes import load_scene  # noqa: E402
 from skhsi.metrics import roc_auc  # noqa: E402
 from skhsi.pipeline import make_deep_svdd_pipeline  # noqa: E402
 
@@ -198,7 +198,7 @@ def main(argv=None):
 
     seed_text = ", ".join(map(str, seeds))
     lines = [
-        "# Detection quality on the bundled scenes",
+        "# Detection quality on the real scenes of shared/data/had",
         "",
         "Fit on every pixel without labels, score every pixel, pixel-level ROC AUC "
         "(`skhsi.metrics.roc_auc`). Seeded rows: mean ± std over seeds "

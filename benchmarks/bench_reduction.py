@@ -1,4 +1,4 @@
-"""Reconstruction error of PCA variants on the bundled scenes.
+"""Reconstruction error of PCA variants on the real scenes of shared/data/had.
 
 For each scene (z-scored per band) and k in (3, 10, 30): the mean squared
 reconstruction error over all pixels and bands of
@@ -30,7 +30,7 @@ from _results import write_results  # noqa: E402
 import numpy as np
 from sklearn.decomposition import PCA
 
-from skhsi.datasets import load_scene
+from _scenes import load_scene  # noqa: E402
 from skhsi.decomposition import TrainablePCA
 from skhsi.preprocessing import ZScoreNormalizerGlobal
 

@@ -1,6 +1,6 @@
 """Benchmark: do the default pipeline's settings carry over to scenes they were not tuned on?
 
-Only two real scenes ship with skhsi, so this script derives variants from them
+Only two real scenes were used to choose the defaults, so this script derives variants from them
 that change what a new scene changes, each with its own ground-truth mask, and
 compares on every variant the default pipeline
 ``make_deep_svdd_pipeline(random_state=seed)`` with global RX
@@ -10,7 +10,7 @@ AUC (``skhsi.metrics.roc_auc``).
 
 Variants of each scene:
 
-- ``original``: the scene as shipped (reference);
+- ``original``: the scene as published (reference);
 - ``crop-*``: the four quadrants and the centre crop (half the height and
   width), kept when they hold at least 3 anomalous pixels;
 - ``bands-every2`` / ``bands-every3`` / ``bands-firsthalf``: band subsets;
@@ -69,7 +69,7 @@ from _results import write_results  # noqa: E402
 
 import skhsi  # noqa: E402
 from skhsi.anomaly import RXDetector  # noqa: E402
-from skhsi.datasets import load_scene  # noqa: E402
+from _scenes import load_scene  # noqa: E402
 from skhsi.metrics import roc_auc  # noqa: E402
 from skhsi.pipeline import make_deep_svdd_pipeline  # noqa: E402
 
@@ -276,12 +276,12 @@ def main(argv=None):
     if argv is None:
         cmd = "python benchmarks/bench_robustness.py " + " ".join(sys.argv[1:])
     lines = [
-        "# Robustness of the default pipeline beyond the two bundled scenes",
+        "# Robustness of the default pipeline beyond the two development scenes",
         "",
         f"Command: `{cmd.strip()}`",
         "",
         f"Does `{call}` reach global RX (`RXDetector()`) on scenes it was not tuned on? "
-        "Variants derived from the bundled scenes, each with its ground-truth mask; fit on "
+        "Variants derived from the two development scenes (HYDICE and San Diego, read from shared/data/had), each with its ground-truth mask; fit on "
         "every pixel without labels, score every pixel, pixel-level ROC AUC "
         f"(`skhsi.metrics.roc_auc`). Seeds {', '.join(map(str, args.seeds))} "
         f"(tiled scenes: {', '.join(map(str, tiled_seeds))}); "
@@ -290,7 +290,7 @@ def main(argv=None):
         "",
         "Variants:",
         "",
-        "- `original`: the scene as shipped (reference, the settings were chosen on these);",
+        "- `original`: the scene as published (reference, the settings were chosen on these);",
         f"- `crop-*`: quadrants and centre crop (half height and width) with ≥ {MIN_CROP_ANOMALIES} "
         "anomalous pixels;",
         "- `bands-every2`, `bands-every3`, `bands-firsthalf`: band subsets;",

@@ -1,6 +1,6 @@
-"""Benchmark: learned spectral reduction and band selection on the bundled scenes.
+"""Benchmark: learned spectral reduction and band selection on the real scenes of shared/data/had.
 
-On both bundled scenes (``hydice``, ``sandiego``), z-scored per band:
+On both real scenes of shared/data/had (``hydice``, ``sandiego``), z-scored per band:
 
 (a) reconstruction MSE of the z-scored bands from k = 3, 10, 30 features:
     :class:`~skhsi.selection.LearnableChannelMixer` (one linear layer, trained
@@ -42,7 +42,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression
 
 from skhsi.anomaly import DeepSVDD
-from skhsi.datasets import load_scene
+from _scenes import load_scene  # noqa: E402
 from skhsi.metrics import roc_auc
 from skhsi.pipeline import make_deep_svdd_pipeline, make_pipeline
 from skhsi.preprocessing import ZScoreNormalizerGlobal

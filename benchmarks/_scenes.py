@@ -1,0 +1,30 @@
+"""The real anomaly scenes the benchmarks run on, read from ``shared/data/had``.
+
+The scenes are not part of skhsi (they come from other public repositories);
+the benchmarks read them from the ``shared/data`` folder beside the repository,
+or from the folder named by the ``SKHSI_SHARED_DATA`` environment variable.
+"""
+
+import os
+from pathlib import Path
+
+from skhsi.io import read_mat
+
+SHARED_DATA = Path(
+    os.environ.get("SKHSI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+#: Benchmark scene names and their files in ``shared/data/had``.
+HAD_FILES = {"hydice": "HYDICE_data.mat", "sandiego": "sandiego_plane.mat"}
+
+
+def load_scene(name):
+    """A real anomaly scene by benchmark name, with a clear error when it is absent."""
+    path = SHARED_DATA / "had" / HAD_FILES[name]
+    if not path.is_file():
+        raise SystemExit(
+            f"benchmark scene {name!r} not found: expected {path} (the shared/data folder "
+            "beside the repository; set SKHSI_SHARED_DATA to another folder)"
+        )
+    image = read_mat(path)
+    image.metadata["name"] = name
+    return image
