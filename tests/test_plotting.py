@@ -414,3 +414,11 @@ def test_hydice_scene_renders(hydice, tmp_path):
     assert tp == int((mask & pred).sum()) > 0
     ax.figure.savefig(tmp_path / "overlay.png")
     assert (tmp_path / "overlay.png").stat().st_size > 0
+
+
+def test_band_importance_bars_stay_visible_at_spectrometer_overlaps():
+    # Two bands 0.4 nm apart (as where AVIRIS's spectrometers overlap) must not
+    # shrink every bar to a fraction of a nanometre.
+    wl = np.r_[np.linspace(400, 690, 30), 690.4, np.linspace(700, 990, 30)]
+    ax = plot_band_importance(np.ones(61), wavelengths=wl)
+    assert min(b.get_width() for b in ax.patches) > 5

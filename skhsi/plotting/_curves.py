@@ -45,7 +45,9 @@ def plot_band_importance(importances, *, wavelengths=None, ax=None, top_k=None):
     top = np.zeros(n, dtype=bool)
     top[np.argsort(-imp, kind="stable")[:top_k or 0]] = True
     ax = _new_axes(ax, figsize=(7, 3.5))
-    ax.bar(x, imp, width=0.8 * (np.min(np.diff(x)) if n > 1 else 1.0),
+    # The median step, not the smallest: overlapping spectrometers put some bands
+    # a fraction of a nanometre apart.
+    ax.bar(x, imp, width=0.8 * (np.median(np.diff(x)) if n > 1 else 1.0),
            color=np.where(top, _HIGHLIGHT, _MUTED))
     if top_k is not None:
         ax.legend(handles=[Patch(color=_HIGHLIGHT, label=f"top {top_k}"),
