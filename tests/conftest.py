@@ -18,6 +18,14 @@ def sandiego():
     return load_had("sandiego_plane")
 
 
+@pytest.fixture(scope="session")
+def indian_pines():
+    """The embedded real scene (145 x 145 x 200, no anomaly mask), shipped by tensorly."""
+    from skhsi.datasets import load_indian_pines
+
+    return load_indian_pines()
+
+
 @pytest.fixture
 def cube():
     """A (12, 10, 6) float64 cube with one planted anomaly at (3, 4)."""

@@ -9,34 +9,40 @@ from skhsi.parallel import map_blocks  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fitted(hydice):
+def real(indian_pines):
+    """A 100 x 80 crop of the embedded real scene, 200 bands."""
+    return indian_pines.cube[:100, :80]
+
+
+@pytest.fixture(scope="module")
+def fitted(real):
     pipe = make_deep_svdd_pipeline(random_state=0, max_epochs=2, n_rff=64, hidden=16,
                                    rep_dim=4, device="cpu")
-    return pipe.fit(hydice.cube)
+    return pipe.fit(real)
 
 
-def test_block_wise_scores_equal_in_memory_scores(fitted, hydice):
-    lazy = map_blocks(fitted.anomaly_score, da.from_array(hydice.cube, chunks=(32, 20, 40)))
+def test_block_wise_scores_equal_in_memory_scores(fitted, real):
+    lazy = map_blocks(fitted.anomaly_score, da.from_array(real, chunks=(32, 20, 40)))
     assert lazy.shape == (100, 80)
-    assert np.allclose(lazy.compute(), fitted.anomaly_score(hydice.cube), rtol=1e-5)
+    assert np.allclose(lazy.compute(), fitted.anomaly_score(real), rtol=1e-5)
 
 
-def test_predict_and_transform_block_wise(fitted, hydice):
-    dcube = da.from_array(hydice.cube, chunks=(50, 40, 162))
+def test_predict_and_transform_block_wise(fitted, real):
+    dcube = da.from_array(real, chunks=(50, 40, 200))
     pred = map_blocks(fitted.predict, dcube, dtype=np.int64).compute()
-    assert np.array_equal(pred, fitted.predict(hydice.cube))
-    z = map_blocks(fitted[:-1].transform, dcube, n_outputs=162).compute()
-    assert np.allclose(z, fitted[:-1].transform(hydice.cube))
+    assert np.array_equal(pred, fitted.predict(real))
+    z = map_blocks(fitted[:-1].transform, dcube, n_outputs=200).compute()
+    assert np.allclose(z, fitted[:-1].transform(real))
 
 
-def test_batch_of_cubes(fitted, hydice):
-    batch = np.stack([hydice.cube[:50], hydice.cube[50:]])
-    lazy = map_blocks(fitted.anomaly_score, da.from_array(batch, chunks=(1, 25, 40, 162)))
+def test_batch_of_cubes(fitted, real):
+    batch = np.stack([real[:50], real[50:]])
+    lazy = map_blocks(fitted.anomaly_score, da.from_array(batch, chunks=(1, 25, 40, 200)))
     assert lazy.compute().shape == (2, 50, 80)
 
 
-def test_errors(fitted, hydice):
+def test_errors(fitted, real):
     with pytest.raises(TypeError, match="expects a dask array, got ndarray"):
-        map_blocks(fitted.anomaly_score, hydice.cube)
+        map_blocks(fitted.anomaly_score, real)
     with pytest.raises(ValueError, match="got 1-D"):
         map_blocks(fitted.anomaly_score, da.zeros(5))

@@ -44,23 +44,23 @@ def test_collinear_bands_stay_finite(cube):
     assert np.all(np.isfinite(scores))
 
 
-def test_chunked_scoring_equals_one_pass(hydice):
-    a = RXDetector(batch_size=37).fit(hydice.cube).anomaly_score(hydice.cube)
-    b = RXDetector().fit(hydice.cube).anomaly_score(hydice.cube)
+def test_chunked_scoring_equals_one_pass(indian_pines):
+    a = RXDetector(batch_size=37).fit(indian_pines.cube).anomaly_score(indian_pines.cube)
+    b = RXDetector().fit(indian_pines.cube).anomaly_score(indian_pines.cube)
     assert np.allclose(a, b)
 
 
-def test_partial_fit_equals_fit(hydice):
-    pixels = hydice.cube.reshape(-1, hydice.cube.shape[-1])
+def test_partial_fit_equals_fit(indian_pines):
+    pixels = indian_pines.cube.reshape(-1, indian_pines.cube.shape[-1])
     streamed = RXDetector(batch_size=999)
     for chunk in np.array_split(pixels, 5):
         streamed.partial_fit(chunk)
-    whole = RXDetector().fit(hydice.cube)
-    assert streamed.n_samples_seen_ == whole.n_samples_seen_ == 8000
+    whole = RXDetector().fit(indian_pines.cube)
+    assert streamed.n_samples_seen_ == whole.n_samples_seen_ == 145 * 145
     np.testing.assert_allclose(streamed.location_, whole.location_)
     np.testing.assert_allclose(streamed.covariance_, whole.covariance_, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(streamed.anomaly_score(hydice.cube),
-                               whole.anomaly_score(hydice.cube), rtol=1e-6)
+    np.testing.assert_allclose(streamed.anomaly_score(indian_pines.cube),
+                               whole.anomaly_score(indian_pines.cube), rtol=1e-6)
 
 
 def test_partial_fit_offset_is_the_chi2_quantile(cube):
@@ -71,13 +71,13 @@ def test_partial_fit_offset_is_the_chi2_quantile(cube):
     assert rx.predict(cube)[3, 4] == -1
 
 
-def test_partial_fit_continues_after_a_weights_only_load(hydice, tmp_path):
+def test_partial_fit_continues_after_a_weights_only_load(indian_pines, tmp_path):
     from skhsi.persistence import load_weights, save_weights
 
-    pixels = hydice.cube.reshape(-1, hydice.cube.shape[-1])
-    rx = RXDetector().partial_fit(pixels[:3000])
+    pixels = indian_pines.cube.reshape(-1, indian_pines.cube.shape[-1])
+    rx = RXDetector().partial_fit(pixels[:8000])
     save_weights(rx, tmp_path / "rx.pt")
-    loaded = load_weights(tmp_path / "rx.pt").partial_fit(pixels[3000:])
+    loaded = load_weights(tmp_path / "rx.pt").partial_fit(pixels[8000:])
     whole = RXDetector().fit(pixels)
     np.testing.assert_allclose(loaded.covariance_, whole.covariance_, rtol=1e-8, atol=1e-8)
 

@@ -18,10 +18,10 @@ _FAST_SVDD = dict(max_epochs=2, batch_size=256, n_rff=32, hidden=16, rep_dim=4,
 
 
 @pytest.fixture(scope="module")
-def pixels(hydice):
-    """2000 z-scored HYDICE pixels."""
-    cube = hydice.cube.astype(np.float64)
-    rows = np.random.default_rng(0).choice(100 * 80, 2000, replace=False)
+def pixels(indian_pines):
+    """2000 z-scored pixels of the embedded real scene."""
+    cube = indian_pines.cube.astype(np.float64)
+    rows = np.random.default_rng(0).choice(145 * 145, 2000, replace=False)
     X = cube.reshape(-1, cube.shape[-1])[rows]
     return (X - X.mean(axis=0)) / X.std(axis=0)
 

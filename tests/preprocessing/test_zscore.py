@@ -4,8 +4,8 @@ import pytest
 from skhsi.preprocessing import ZScoreNormalizerGlobal
 
 
-def test_matches_numpy_statistics(hydice):
-    cube = hydice.cube
+def test_matches_numpy_statistics(indian_pines):
+    cube = indian_pines.cube
     z = ZScoreNormalizerGlobal().fit(cube)
     pixels = cube.reshape(-1, cube.shape[-1]).astype(np.float64)
     assert np.allclose(z.mean_, pixels.mean(axis=0))
@@ -16,17 +16,17 @@ def test_matches_numpy_statistics(hydice):
     assert z.n_samples_seen_ == pixels.shape[0]
 
 
-def test_sample_n_is_reproducible(hydice):
-    a = ZScoreNormalizerGlobal(sample_n=500, random_state=3).fit(hydice.cube)
-    b = ZScoreNormalizerGlobal(sample_n=500, random_state=3).fit(hydice.cube)
-    c = ZScoreNormalizerGlobal(sample_n=500, random_state=4).fit(hydice.cube)
+def test_sample_n_is_reproducible(indian_pines):
+    a = ZScoreNormalizerGlobal(sample_n=500, random_state=3).fit(indian_pines.cube)
+    b = ZScoreNormalizerGlobal(sample_n=500, random_state=3).fit(indian_pines.cube)
+    c = ZScoreNormalizerGlobal(sample_n=500, random_state=4).fit(indian_pines.cube)
     assert a.n_samples_seen_ == 500
     assert np.array_equal(a.mean_, b.mean_)
     assert not np.array_equal(a.mean_, c.mean_)
 
 
-def test_partial_fit_equals_fit(hydice):
-    pixels = hydice.cube.reshape(-1, hydice.cube.shape[-1]).astype(np.float64)
+def test_partial_fit_equals_fit(indian_pines):
+    pixels = indian_pines.cube.reshape(-1, indian_pines.cube.shape[-1]).astype(np.float64)
     streamed = ZScoreNormalizerGlobal()
     for chunk in np.array_split(pixels, 7):
         streamed.partial_fit(chunk)
