@@ -135,7 +135,7 @@ def _detect(args):
     _save_figure(ax.figure, out / f"{stem}_heatmap.png", credit)
     plt.close(ax.figure)
     ax = plotting.plot_detection_overlay(
-        cube, image.mask, flagged, wavelengths=image.wavelengths,
+        cube, image.mask, flagged, wavelengths=image.wavelengths, alpha=0.9,
         title=f"{name}: {args.method}, scores >= the {args.quantile:g} quantile")
     _save_figure(ax.figure, out / f"{stem}_overlay.png", credit)
     plt.close(ax.figure)
