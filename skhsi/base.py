@@ -1,29 +1,31 @@
-"""Shared machinery of skhsi's nodes: shapes, validation and two-phase fitting.
+"""Shared machinery of skhsi's nodes: shapes, validation and the module-step contract.
 
-Every node accepts a pixel table ``(n_pixels, n_bands)``, a cube
+Every per-pixel node accepts a pixel table ``(n_pixels, n_bands)``, a cube
 ``(H, W, n_bands)`` or a batch of cubes ``(N, H, W, n_bands)``. Input is
 flattened to a pixel table, validated by scikit-learn's ``validate_data`` and
 the result is reshaped back to the input's leading shape. The 2-D path is
 plain scikit-learn.
-"""
 
-import os
-import warnings
-from numbers import Integral, Real
+This module imports no torch: the nodes with weights build on
+:class:`skhsi._node.TorchNode`, which does.
+"""
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .nn import _train
-
 __all__ = [
+    "SAMPLE_LAYOUTS",
     "as_pixels",
     "restore_shape",
+    "ModuleStepMixin",
     "SpectralMixin",
-    "TorchTrainingMixin",
 ]
+
+#: What one training or inference sample of a node is: a spectrum (``"pixel"``),
+#: a ``k x k`` window around each pixel (``"patch"``) or a whole cube or tile
+#: (``"image"``).
+SAMPLE_LAYOUTS = ("pixel", "patch", "image")
 
 _SHAPES = "a pixel table (n_pixels, n_bands), a cube (H, W, n_bands) or a batch of cubes (N, H, W, n_bands)"
 
@@ -96,89 +98,38 @@ class SpectralMixin:
         check_is_fitted(self)
         return self._validate_spectral(X, reset=False, dtype=dtype)
 
+    def _restore(self):
+        """Recompute derived state after :func:`skhsi.persistence.load_weights`.
 
-class TorchTrainingMixin:
-    """Flat skorch training parameters shared by every node with weights.
+        The fitted attributes a model file holds are set first; a node whose
+        other state derives from them (RX's inverse covariance, a selector's
+        chosen bands) rebuilds it here.
+        """
+        return self
 
-    A node using it implements ``_objective_module()`` (the torch module whose
-    ``objective_inputs`` feed the criterion), ``_make_criterion()`` and may add
-    callbacks through ``_extra_callbacks()``. ``_fit_gradient`` runs phase 2
-    through a skorch ``NeuralNet`` held in ``net_``; ``prefix`` holds the torch
-    modules of the pipeline steps in front of the node (empty when the node is
-    fitted alone).
+
+class ModuleStepMixin:
+    """The contract of a step that has a torch counterpart.
+
+    A step with this mixin can sit inside the chain of torch modules that a
+    :class:`skhsi.pipeline.Pipeline` trains end to end. It declares
+
+    - ``sample_layout`` (class attribute, one of :data:`SAMPLE_LAYOUTS`):
+      what its module consumes. Per-pixel steps are ``"pixel"``: their module
+      maps channels-last tensors of any leading shape ``(..., C)`` to
+      ``(..., K)``;
+    - ``_as_module()``: a torch module computing what ``transform`` computes,
+      from the fitted state (a new module or a copy: the step's own state is
+      never changed by training the chain);
+    - ``_from_module(module)``: copies trained parameters back; called only
+      on steps with ``trainable=True`` after the chain was trained. Steps
+      without trainable parameters keep the default, which refuses.
     """
 
-    _training_parameter_constraints = {
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(_train.OPTIMIZERS)), callable],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left"), None],
-        "lr_schedule": [StrOptions({"plateau"}), None],
-        "callbacks": [list, None],
-        "tensorboard_dir": [str, os.PathLike, None],
-        "verbose": ["verbose"],
-        "device": [str],
-        "precision": [StrOptions({"float32", "bfloat16"})],
-        "random_state": ["random_state"],
-    }
+    sample_layout = "pixel"
 
-    def _device(self):
-        return _train.resolve_device(self.device)
+    def _as_module(self):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError(f"{type(self).__name__} must implement _as_module().")
 
-    def _inference_device(self):
-        """The device for scoring: ``device``, or the CPU when CUDA is gone.
-
-        A model trained with ``device="cuda"`` and loaded on a machine without
-        CUDA still predicts (on the CPU, with a warning); training there is an
-        error instead.
-        """
-        try:
-            return self._device()
-        except ValueError:
-            warnings.warn(
-                f"device={self.device!r} is not available here; scoring on the CPU.",
-                RuntimeWarning, stacklevel=3,
-            )
-            return "cpu"
-
-    def _training_kwargs(self):
-        return dict(
-            max_epochs=self.max_epochs,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            optimizer=self.optimizer,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            lr_schedule=self.lr_schedule,
-            callbacks=self.callbacks,
-            tensorboard_dir=self.tensorboard_dir,
-            verbose=self.verbose,
-            device=self._device(),
-            precision=self.precision,
-        )
-
-    def _extra_callbacks(self):
-        return []
-
-    def _training_subset(self, X, y, seed):
-        """The pixels phase 2 trains on; all of them unless a node caps them."""
-        return X, y
-
-    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
-        """Phase 2: train ``prefix`` + this node's module on ``X`` (pixels)."""
-        X, y = self._training_subset(X, y, seed)
-        self.net_ = _train.fit_objective(
-            list(prefix),
-            self._objective_module(),
-            self._make_criterion(),
-            X,
-            y,
-            seed=seed,
-            validation=validation,
-            extra_callbacks=self._extra_callbacks(),
-            **self._training_kwargs(),
-        )
-        self.history_ = _train.history_as_list(self.net_)
-        return self
+    def _from_module(self, module):
+        raise ValueError(f"{type(self).__name__} has no trainable parameters to copy back.")

@@ -1,15 +1,16 @@
 """The ``skhsi`` command: anomaly detection and file summaries from the shell.
 
 ``skhsi detect [SCENE]`` fits a detector on the embedded real scene
-(``indian_pines``, AVIRIS, shipped by tensorly) or on an ENVI / ``.mat`` file,
-flags the pixels at or above a quantile of the scores, and writes a score
-heatmap (PNG), an overlay of the flagged pixels on a true-colour (or false-colour)
-rendering (PNG), the scores (``.npy``) and a summary (JSON) into ``--out``.
-When the file has a ground-truth mask it prints ROC AUC, IoU, precision and
-recall; when the scene has class labels (Indian Pines) it prints how the
-flagged pixels fall across the classes and the unlabelled ground. ``skhsi info FILE`` summarises a file;
-``skhsi bands FILE --strategy rgb|uniform|regions|pca-loading`` prints the
-bands a sampling strategy picks, with their wavelengths.
+(``indian_pines``, AVIRIS, shipped by tensorly) or on an ENVI / ``.mat``
+file, flags the pixels at or above a quantile of the scores, and writes a
+score heatmap (PNG), an overlay of the flagged pixels on a true-colour (or
+false-colour) rendering (PNG), the scores (``.npy``) and a summary (JSON)
+into ``--out``. When the file has a ground-truth mask it prints ROC AUC, IoU,
+precision and recall; when the scene has class labels (Indian Pines) it
+prints how the flagged pixels fall across the classes and the unlabelled
+ground. ``skhsi info FILE`` summarises a file; ``skhsi bands FILE --strategy
+rgb|uniform|regions|pca-loading`` prints the bands a sampling strategy picks,
+with their wavelengths.
 """
 
 import argparse

@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from ._node import TorchNode
+from .base import SpectralMixin
 from .nn._state import load_tensors, save_tensors
 
 __all__ = ["save_weights", "load_weights"]
@@ -21,7 +23,6 @@ __all__ = ["save_weights", "load_weights"]
 _FORMAT = "skhsi-weights-1"
 _ALLOWED_MODULES = ("skhsi.anomaly", "skhsi.preprocessing", "skhsi.decomposition",
                     "skhsi.selection", "skhsi.classification", "skhsi.pipeline")
-_SKIPPED = {"net_", "module_"}
 
 
 def save_weights(estimator, path):
@@ -78,10 +79,11 @@ def _encode_estimator(estimator):
             if params.get(key):
                 raise ValueError("Estimators with callbacks cannot be saved weights-only; "
                                  "set callbacks=None first.")
+        module = _module_attribute(estimator)
         state = {key: _encode_value(value) for key, value in vars(estimator).items()
-                 if key.endswith("_") and key not in _SKIPPED and key not in params}
-        if hasattr(estimator, "module_"):
-            state["module_"] = {"__module_state__": estimator.module_.state_dict()}
+                 if key.endswith("_") and key not in ("net_", module) and key not in params}
+        if module is not None:
+            state[module] = {"__module_state__": getattr(estimator, module).state_dict()}
     return {"class": f"{public}.{cls.__name__}",
             "params": {k: _encode_value(v) for k, v in params.items() if k != "steps"}
             | ({"steps": params["steps"]} if "steps" in params else {}),
@@ -112,17 +114,24 @@ def _decode_estimator(data):
                            for step_name, step in data["params"]["steps"]]
     estimator = cls(**params)
     state = dict(data["state"])
-    module_state = state.pop("module_", None)
+    attribute = _module_attribute(estimator)
+    module_state = state.pop(attribute, None) if attribute is not None else None
     for key, value in state.items():
         setattr(estimator, key, _decode_value(value))
     if module_state is not None:
-        estimator.module_ = estimator._build_module()
-        estimator.module_.load_state_dict(module_state["__module_state__"])
-    if hasattr(estimator, "_fit_gradient"):
+        module = estimator._build_module()
+        module.load_state_dict(module_state["__module_state__"])
+        setattr(estimator, attribute, module.eval())
+    if isinstance(estimator, TorchNode):
         estimator.net_ = None
-    if hasattr(estimator, "_restore"):
+    if isinstance(estimator, SpectralMixin):
         estimator._restore()
     return estimator
+
+
+def _module_attribute(estimator):
+    """The fitted attribute holding the node's torch module, as the node declares it."""
+    return estimator._module_attribute if isinstance(estimator, TorchNode) else None
 
 
 def _encode_value(value):

@@ -12,15 +12,21 @@ import numpy as np
 from sklearn import pipeline as _sk_pipeline
 from sklearn.utils.metaestimators import available_if
 
+from ._node import TorchNode
 from .anomaly import DeepSVDD
-from .base import as_pixels
+from .base import ModuleStepMixin, as_pixels
 from .preprocessing import BandpassByWavelength, PerPixelUnitNorm, ZScoreNormalizerGlobal
 
 __all__ = ["Pipeline", "make_pipeline", "make_deep_svdd_pipeline"]
 
 
 def _is_head(step):
-    return hasattr(step, "_objective_module") and hasattr(step, "_fit_phase1")
+    """A final step that trains its own objective: a node with weights."""
+    return isinstance(step, TorchNode)
+
+
+def _trainable(step):
+    return isinstance(step, ModuleStepMixin) and bool(getattr(step, "trainable", False))
 
 
 def _final_has(attr):
@@ -33,9 +39,12 @@ class Pipeline(_sk_pipeline.Pipeline):
     When the final step is an skhsi node with weights (e.g.
     :class:`~skhsi.anomaly.DeepSVDD`), ``fit`` does:
 
-    1. phase 1 for each step in order: statistics only (per-band mean/std,
-       SVD, centre = mean embedding, ...), each step fitted on the output of
-       the previous ones;
+    1. each step in order, fitted on the output of the previous ones: the
+       final step and the steps with ``trainable=True`` run phase 1 only
+       (statistics: per-band mean/std, SVD, centre = mean embedding, ...);
+       every other step is fitted alone with its own ``fit`` (a frozen node
+       with weights and ``max_epochs > 0`` trains its own objective there,
+       e.g. a frozen ``TrainablePCA`` its reconstruction);
     2. if the final step has ``max_epochs > 0``: one gradient training of the
        torch modules of the trailing steps that have one (the *chain*),
        against the final step's objective, with the final step's training
@@ -92,7 +101,7 @@ class Pipeline(_sk_pipeline.Pipeline):
         Xt = X
         for name, step in transformers:
             inputs.append(Xt)
-            if hasattr(step, "_fit_phase1"):
+            if _trainable(step) and isinstance(step, TorchNode):
                 step._fit_phase1(Xt, y, **step_params[name])
                 Xt = step.transform(Xt)
             else:
@@ -106,10 +115,9 @@ class Pipeline(_sk_pipeline.Pipeline):
     def _fit_chain(self, transformers, inputs, Xt, y, validation_data):
         head = self._final_estimator
         start = len(transformers)
-        while start > 0 and hasattr(transformers[start - 1][1], "_as_module"):
+        while start > 0 and isinstance(transformers[start - 1][1], ModuleStepMixin):
             start -= 1
-        frozen_trainable = [name for name, step in transformers[:start]
-                            if getattr(step, "trainable", False)]
+        frozen_trainable = [name for name, step in transformers[:start] if _trainable(step)]
         if frozen_trainable:
             raise ValueError(
                 f"Steps {frozen_trainable} have trainable=True but sit in front of a step "
@@ -119,7 +127,7 @@ class Pipeline(_sk_pipeline.Pipeline):
         modules = []
         for _, step in chain:
             module = step._as_module()
-            module.requires_grad_(bool(getattr(step, "trainable", False)))
+            module.requires_grad_(_trainable(step))
             modules.append(module)
         X_chain = inputs[start] if chain else Xt
         pixels = np.asarray(as_pixels(X_chain)[0])
@@ -134,7 +142,7 @@ class Pipeline(_sk_pipeline.Pipeline):
                            validation=validation)
         for (_, step), module in zip(chain, modules):
             module.requires_grad_(True)
-            if getattr(step, "trainable", False):
+            if _trainable(step):
                 step._from_module(module)
         for _, step in chain:
             X_chain = step.transform(X_chain)

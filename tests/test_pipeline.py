@@ -129,3 +129,32 @@ def test_set_params_and_step_names():
     assert pipe[-1].rep_dim == 8
     assert [name for name, _ in make_deep_svdd_pipeline(unit_norm=True).steps] == [
         "bandpass", "unitnorm", "zscore", "deepsvdd"]
+
+
+def test_frozen_nodes_with_weights_train_alone_the_same_way(cube):
+    """A frozen node with max_epochs > 0 trains its own objective before the head's phase 2,
+    whatever the node (TrainablePCA and LearnableChannelMixer alike)."""
+    from skhsi.decomposition import TrainablePCA
+    from skhsi.selection import LearnableChannelMixer
+
+    train = dict(max_epochs=3, batch_size=32, device="cpu", random_state=0)
+    for step in (TrainablePCA(3, **train), LearnableChannelMixer(3, **train)):
+        pipe = make_pipeline(ZScoreNormalizerGlobal(), step, DeepSVDD(max_epochs=2, **SMALL))
+        pipe.fit(cube)
+        assert len(pipe[1].history_) == 3, type(step).__name__
+        assert len(pipe[-1].history_) == 2
+        alone = type(step)(3, **train).fit(pipe[0].transform(cube))
+        assert np.allclose(pipe[1].transform(pipe[0].transform(cube)),
+                           alone.transform(pipe[0].transform(cube)))
+
+
+def test_trainable_node_runs_phase1_only_then_trains_with_the_head(cube):
+    from skhsi.decomposition import TrainablePCA
+
+    pca = TrainablePCA(3, trainable=True, max_epochs=5, device="cpu", random_state=0)
+    pipe = make_pipeline(ZScoreNormalizerGlobal(), pca, DeepSVDD(max_epochs=2, **SMALL))
+    pipe.fit(cube)
+    assert pipe[1].history_ == []          # no training of its own
+    assert len(pipe[-1].history_) == 2     # trained through the head's objective
+    svd = TrainablePCA(3).fit(pipe[0].transform(cube))
+    assert not np.allclose(pipe[1].components_, svd.components_)

@@ -4,18 +4,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import TorchTrainingMixin, as_pixels
+from .._node import TorchNode
+from ..base import as_pixels
 from ..nn import DeepSVDDSoftBoundaryLoss, SphereMonitor, apply_module, as_numpy, make_generator
 from ..nn._deep_svdd import build_deep_svdd, init_center, set_radius
 from ._base import SpectralOutlierMixin
 from ._monitor import validation_metric
 
 
-class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
+class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
     """Deep Support Vector Data Description (Ruff et al., ICML 2018) per pixel.
 
     A bias-free two-layer MLP (``C -> hidden -> rep_dim``; with
@@ -134,7 +134,7 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         "contamination": SpectralOutlierMixin._contamination_constraint,
         "validation_metric": [StrOptions({"auc", "ap", "iou"})],
         "max_samples": [Interval(Integral, 1, None, closed="left"), None],
-        **TorchTrainingMixin._training_parameter_constraints,
+        **TorchNode._training_parameter_constraints,
     }
 
     def __init__(self, *, rep_dim=32, hidden=128, kernel="rbf", n_rff=1024, gamma=None,
@@ -185,31 +185,13 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         -------
         self
         """
-        pixels, _ = self._validate_spectral(X, reset=True)
-        self._fit_statistics(pixels)
-        if self.max_epochs > 0:
-            validation = self._validation(validation_data)
-            self._fit_gradient(pixels, seed=self._seeds[1], validation=validation)
-        self._finish_fit(pixels)
-        return self
+        return self._fit(X, y, validation_data=validation_data)
 
-    # -- the pieces the two-phase pipeline calls ------------------------------------
-    def _fit_phase1(self, X, y=None):
-        self._validate_params()
-        pixels, _ = self._validate_spectral(X, reset=True)
-        return self._fit_statistics(pixels)
-
-    def _phase2_seed(self):
-        return self._seeds[1]
-
-    def _fit_statistics(self, pixels):
-        rng = check_random_state(self.random_state)
-        self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
+    # -- the node contract (skhsi._node.TorchNode) ---------------------------------
+    def _fit_statistics(self, pixels, y=None):
         self.module_ = self._build_module(make_generator(self._seeds[0]))
         init_center(self.module_, pixels, batch_size=self.batch_size, device=self._device())
         self._set_radius_from(pixels)
-        self.net_ = None
-        self.history_ = []
         return self
 
     def _build_module(self, generator=None):
@@ -240,9 +222,6 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         rows = np.sort(rng.choice(X.shape[0], self.max_samples, replace=False))
         return X[rows], (None if y is None else y[rows])
 
-    def _objective_module(self):
-        return self.module_
-
     def _make_criterion(self):
         return DeepSVDDSoftBoundaryLoss(nu=self.nu, objective=self.objective)
 
@@ -250,20 +229,20 @@ class DeepSVDD(TorchTrainingMixin, SpectralOutlierMixin, BaseEstimator):
         quantile = 1.0 - self.nu if self.objective == "one-class" else None
         return [("sphere", SphereMonitor(quantile))]
 
-    def _validation(self, validation_data, pixels_valid=None):
+    def _validation(self, validation_data, X_valid=None):
         """``(pixels, metric, name)`` for skorch from ``(X_valid, mask_valid)``.
 
-        ``pixels_valid`` replaces ``X_valid``'s pixels when a pipeline has
+        ``X_valid`` replaces the validation cube's pixels when a pipeline has
         already brought them to the input of its trained chain.
         """
         if validation_data is None:
             return None
         X_valid, mask = validation_data
         pixels, lead = as_pixels(X_valid)
-        if pixels_valid is None:
+        if X_valid is None:
             pixels, _ = self._validate_spectral(pixels, reset=False)
         else:
-            pixels = pixels_valid
+            pixels = X_valid
         metric = validation_metric(self.validation_metric, mask, lead, self.contamination)
         return pixels, metric, self.validation_metric, lead
 

@@ -6,16 +6,16 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, TorchTrainingMixin, as_pixels, restore_shape
+from .._node import TorchNode
+from ..base import as_pixels, restore_shape
 from ..nn import PixelCrossEntropy, SpectralMLP, apply_module, make_generator
 from ._targets import pixel_labels
 
 
-class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, BaseEstimator):
+class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     """Pixel classifier: a one-hidden-layer MLP trained on cross-entropy.
 
     ``fit`` runs two phases. Phase 1: seeded weights and an output bias equal
@@ -79,7 +79,7 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
 
     _parameter_constraints = {
         "hidden": [Interval(Integral, 1, None, closed="left")],
-        **TorchTrainingMixin._training_parameter_constraints,
+        **TorchNode._training_parameter_constraints,
     }
 
     def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=128, optimizer="adam",
@@ -117,36 +117,26 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         -------
         self
         """
-        pixels, lead = self._validate_spectral(X, reset=True)
-        labels = pixel_labels(y, lead, pixels.shape[0])
-        self._fit_statistics(pixels, labels)
-        if self.max_epochs > 0:
-            self._fit_gradient(pixels, labels, seed=self._seeds[1],
-                               validation=self._validation(validation_data))
-        self._finish_fit(pixels)
-        return self
+        return self._fit(X, y, validation_data=validation_data)
 
-    # -- the pieces the two-phase pipeline calls ------------------------------------
-    def _fit_phase1(self, X, y=None):
-        self._validate_params()
+    # -- the node contract (skhsi._node.TorchNode) ---------------------------------
+    def _targets(self, y, leading_shape, n_samples):
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs labels: y=None was given.")
-        pixels, lead = self._validate_spectral(X, reset=True)
-        return self._fit_statistics(pixels, pixel_labels(y, lead, pixels.shape[0]))
-
-    def _phase2_seed(self):
-        return self._seeds[1]
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None: it needs one label per pixel.")
+        return pixel_labels(y, leading_shape, n_samples)
 
     def _fit_statistics(self, pixels, labels):
         self.classes_, counts = np.unique(labels, return_counts=True)
-        rng = check_random_state(self.random_state)
-        self._seeds = rng.randint(np.iinfo(np.int32).max, size=2)
-        self.module_ = SpectralMLP(pixels.shape[1], len(self.classes_), hidden=self.hidden,
-                                   log_prior=np.log(counts / counts.sum()),
-                                   generator=make_generator(self._seeds[0])).eval()
-        self.net_ = None
-        self.history_ = []
+        self.module_ = self._build_module(make_generator(self._seeds[0]),
+                                          log_prior=np.log(counts / counts.sum()))
         return self
+
+    def _build_module(self, generator=None, log_prior=None):
+        n_classes = len(self.classes_)
+        prior = np.zeros(n_classes) if log_prior is None else log_prior
+        return SpectralMLP(self.n_features_in_, n_classes, hidden=self.hidden,
+                           log_prior=prior, generator=generator).eval()
 
     def _encode(self, labels):
         labels = np.asarray(labels).reshape(-1)
@@ -164,31 +154,29 @@ class SpectralMLPClassifier(TorchTrainingMixin, SpectralMixin, ClassifierMixin, 
         return super()._fit_gradient(X, self._encode(y), prefix=prefix, seed=seed,
                                      validation=validation)
 
-    def _objective_module(self):
-        return self.module_
-
     def _make_criterion(self):
         return PixelCrossEntropy()
 
-    def _validation(self, validation_data, pixels_valid=None):
-        """``(pixels, accuracy, "accuracy")`` for skorch from ``(X_valid, y_valid)``."""
+    def _validation(self, validation_data, X_valid=None):
+        """``(pixels, accuracy, "accuracy")`` for skorch from ``(X_valid, y_valid)``.
+
+        ``X_valid`` replaces the validation pixels when a pipeline has already
+        brought them to the input of its trained chain.
+        """
         if validation_data is None:
             return None
-        X_valid, y_valid = validation_data
-        pixels, lead = as_pixels(X_valid)
-        if pixels_valid is None:
-            pixels, lead = self._validate_spectral(X_valid, reset=False)
+        cube, y_valid = validation_data
+        pixels, lead = as_pixels(cube)
+        if X_valid is None:
+            pixels, lead = self._validate_spectral(cube, reset=False)
         else:
-            pixels = pixels_valid
+            pixels = X_valid
         codes = self._encode(pixel_labels(y_valid, lead, pixels.shape[0]))
 
         def accuracy(logits):
             return float(np.mean(np.argmax(logits, axis=1) == codes))
 
         return pixels, accuracy, "accuracy"
-
-    def _finish_fit(self, pixels):
-        return self
 
     # -- prediction -----------------------------------------------------------------
     def _logits(self, X):

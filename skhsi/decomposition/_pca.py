@@ -10,16 +10,16 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.decomposition import PCA
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, TorchTrainingMixin, as_pixels, restore_shape
+from .._node import TorchNode
+from ..base import as_pixels, restore_shape
 from ..nn import BestReconstruction, PCAProjection, ReconstructionOrthogonalityLoss, as_numpy
 
 
-class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOutMixin,
-                   TransformerMixin, BaseEstimator):
+class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                   BaseEstimator):
     """Principal component analysis per pixel, optionally fine-tuned by gradient.
 
     Phase 1 (always) is scikit-learn's :class:`~sklearn.decomposition.PCA`
@@ -129,7 +129,7 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
         "eps": [Interval(Real, 0, None, closed="left")],
         "trainable": ["boolean"],
         "orthogonality": [Interval(Real, 0, None, closed="left")],
-        **TorchTrainingMixin._training_parameter_constraints,
+        **TorchNode._training_parameter_constraints,
     }
 
     def __init__(self, n_components=10, *, whiten=False, init_method="svd", eps=1e-6,
@@ -170,19 +170,12 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
         -------
         self
         """
-        pixels, _ = self._validate_spectral(X, reset=True)
-        self._fit_statistics(pixels)
-        if self.max_epochs > 0:
-            self._fit_gradient(pixels, seed=self._seeds[1])
-        return self._finish_fit(pixels)
+        return self._fit(X, y)
 
-    # -- the pieces the two-phase pipeline calls ------------------------------------
-    def _fit_phase1(self, X, y=None):
-        self._validate_params()
-        pixels, _ = self._validate_spectral(X, reset=True)
-        return self._fit_statistics(pixels)
+    # -- the node contract (skhsi._node.TorchNode) ---------------------------------
+    _module_attribute = None  # the state is components_ and mean_
 
-    def _fit_statistics(self, pixels):
+    def _fit_statistics(self, pixels, y=None):
         n_samples, n_features = pixels.shape
         k = self.n_components
         if k > n_features:
@@ -194,8 +187,6 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
             raise ValueError(
                 f"n_components={k} must be at most the number of pixels (n_samples={n_samples})."
             )
-        self._seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=2)
         data = np.asarray(pixels, dtype=np.float64)
         solver = "covariance_eigh" if n_samples >= n_features else "full"
         pca = PCA(n_components=k, svd_solver=solver).fit(data)
@@ -203,7 +194,7 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
         self.n_components_ = int(pca.n_components_)
         self.noise_variance_ = float(pca.noise_variance_)
         if self.init_method == "svd":
-            self.components_ = pca.components_
+            self.components_ = np.ascontiguousarray(pca.components_)
             self.explained_variance_ = pca.explained_variance_
             self.explained_variance_ratio_ = pca.explained_variance_ratio_
             self.singular_values_ = pca.singular_values_
@@ -218,13 +209,11 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
             self.explained_variance_ratio_ = (self.explained_variance_ / total if total > 0
                                               else np.zeros(k))
             self.singular_values_ = np.sqrt(self.explained_variance_ * max(n_samples - 1, 1))
-        self.net_ = None
-        self.history_ = []
         self.best_epoch_ = 0
         return self
 
-    def _phase2_seed(self):
-        return self._seeds[1]
+    def _build_module(self, generator=None):
+        return self._as_module()
 
     def _objective_module(self):
         self._training_module = self._as_module()
@@ -235,9 +224,6 @@ class TrainablePCA(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOut
 
     def _extra_callbacks(self):
         return [("best_reconstruction", BestReconstruction())]
-
-    def _validation(self, validation_data, pixels_valid=None):
-        return None
 
     def _finish_fit(self, pixels):
         module = self.__dict__.pop("_training_module", None)

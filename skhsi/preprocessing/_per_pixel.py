@@ -5,12 +5,13 @@ from numbers import Real
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from ..base import SpectralMixin, restore_shape
+from ..base import ModuleStepMixin, SpectralMixin, restore_shape
 
 __all__ = ["PerPixelTransform"]
 
 
-class PerPixelTransform(SpectralMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class PerPixelTransform(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
+                        BaseEstimator):
     """A spectrum-by-spectrum transform with one parameter, ``eps``.
 
     Nothing is learned but the band count; subclasses implement

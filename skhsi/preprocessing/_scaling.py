@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.preprocessing import MinMaxScaler
 
-from ..base import SpectralMixin, restore_shape
+from ..base import ModuleStepMixin, SpectralMixin, restore_shape
 from ..nn import AffinePerBand, PerPixelStandardize
 from ._per_pixel import PerPixelTransform
 
@@ -18,7 +18,7 @@ __all__ = ["MinMaxScalerPerBand", "PerPixelStandardizer"]
 _CHUNK = 65536
 
 
-class MinMaxScalerPerBand(SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
+class MinMaxScalerPerBand(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
                           BaseEstimator):
     """Scale every band linearly to ``feature_range`` over the training pixels.
 

@@ -4,14 +4,14 @@ import numpy as np
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ..base import as_pixels, restore_shape
+from ..base import ModuleStepMixin, as_pixels, restore_shape
 from ..nn import BandSelect
 from ._wavelengths import wavelength_feature_names
 
 __all__ = ["BandSelectorMixin"]
 
 
-class BandSelectorMixin(SelectorMixin):
+class BandSelectorMixin(ModuleStepMixin, SelectorMixin):
     """Band selection on pixel tables, cubes and batches of cubes.
 
     The node sets ``selected_bands_`` (indices of the kept bands, in output

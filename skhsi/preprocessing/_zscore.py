@@ -8,14 +8,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import _incremental_mean_and_var
 
-from ..base import SpectralMixin, restore_shape
+from ..base import ModuleStepMixin, SpectralMixin, restore_shape
 from ..nn import ZScore, as_numpy
 
 _CHUNK = 65536
 
 
-class ZScoreNormalizerGlobal(SpectralMixin, OneToOneFeatureMixin, TransformerMixin,
-                             BaseEstimator):
+class ZScoreNormalizerGlobal(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin,
+                             TransformerMixin, BaseEstimator):
     """Per-band z-score ``(x - mean_) / (std_ + eps)`` with global statistics.
 
     Phase 1 estimates the per-band mean and (population) standard deviation

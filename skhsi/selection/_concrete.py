@@ -5,17 +5,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, TorchTrainingMixin, restore_shape
+from .._node import TorchNode
+from ..base import restore_shape
 from ..nn import ConcreteAutoencoder, ConcreteLoss, ConcreteSelect, as_numpy, make_generator
 from ..preprocessing._selector import BandSelectorMixin
 from ..preprocessing._wavelengths import check_wavelengths
 
 
-class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin, TransformerMixin,
+class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
                            BaseEstimator):
     """Select ``n_bands`` bands with a concrete autoencoder (Abid et al., ICML 2019).
 
@@ -133,7 +133,7 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin,
         "wavelengths": ["array-like", None],
         "distinctness": [Interval(Real, 0, None, closed="left")],
         "trainable": ["boolean"],
-        **TorchTrainingMixin._training_parameter_constraints,
+        **TorchNode._training_parameter_constraints,
     }
 
     def __init__(self, n_bands=3, *, tau_start=10.0, tau_end=0.1, max_epochs=50,
@@ -176,42 +176,25 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin,
         -------
         self
         """
-        pixels, _ = self._validate_spectral(X, reset=True)
-        self._fit_statistics(pixels)
-        if self.max_epochs > 0:
-            self._fit_gradient(pixels, seed=self._seeds[1])
-        self._finish_fit(pixels)
-        return self
+        return self._fit(X, y)
 
-    # -- the pieces the two-phase pipeline calls ------------------------------------
-    def _fit_phase1(self, X, y=None):
-        if not self.trainable:  # a frozen step keeps what it learns alone
-            return self.fit(X)
-        self._validate_params()
-        pixels, _ = self._validate_spectral(X, reset=True)
-        return self._fit_statistics(pixels)
-
-    def _phase2_seed(self):
-        return self._seeds[1]
-
-    def _fit_statistics(self, pixels):
+    # -- the node contract (skhsi._node.TorchNode) ---------------------------------
+    def _fit_statistics(self, pixels, y=None):
         n_features = pixels.shape[1]
         if self.n_bands > n_features:
             raise ValueError(
                 f"n_bands={self.n_bands} is larger than the number of bands in X "
                 f"(n_features = {n_features})."
             )
-        self._wavelengths = (None if self.wavelengths is None
-                             else check_wavelengths(self.wavelengths, n_features))
-        rng = check_random_state(self.random_state)
-        self._seeds = rng.randint(np.iinfo(np.int32).max, size=3)
-        self.module_ = ConcreteSelect(n_features, self.n_bands, tau_start=self.tau_start,
-                                      tau_end=self.tau_end, seed=int(self._seeds[0]),
-                                      hard_inference=self.use_hard_inference).eval()
-        self.net_ = None
-        self.history_ = []
+        self.module_ = self._build_module(int(self._seeds[0]))
         self._sync()
         return self
+
+    def _build_module(self, generator=None):
+        """The selection module; ``generator`` is the integer seed of its logits."""
+        return ConcreteSelect(self.n_features_in_, self.n_bands, tau_start=self.tau_start,
+                              tau_end=self.tau_end, seed=0 if generator is None else generator,
+                              hard_inference=self.use_hard_inference).eval()
 
     def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
         self._objective = ConcreteAutoencoder(self.module_, self.n_features_in_,
@@ -228,20 +211,23 @@ class ConcreteBandSelector(TorchTrainingMixin, SpectralMixin, BandSelectorMixin,
     def _make_criterion(self):
         return ConcreteLoss(self.distinctness)
 
-    def _validation(self, validation_data, pixels_valid=None):
-        return None
-
     def _finish_fit(self, pixels):
         self._sync()
         return self
 
+    def _restore(self):
+        self._sync()
+        return self
+
     def _sync(self):
+        wavelengths = (None if self.wavelengths is None
+                       else check_wavelengths(self.wavelengths, self.n_features_in_))
         module = self.module_
         self.selected_bands_ = as_numpy(module.hard_indices()).astype(np.intp)
         self.tau_ = float(module.tau)
         self.selection_weights_ = as_numpy(module.probabilities(module.tau)).astype(np.float64)
-        self.selected_wavelengths_ = (None if self._wavelengths is None
-                                      else self._wavelengths[self.selected_bands_])
+        self.selected_wavelengths_ = (None if wavelengths is None
+                                      else wavelengths[self.selected_bands_])
         self.wavelengths_out_ = self.selected_wavelengths_
 
     # -- selection ------------------------------------------------------------------

@@ -12,11 +12,11 @@ from sklearn.base import (
 )
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import SpectralMixin, TorchTrainingMixin, restore_shape
+from .._node import TorchNode
+from ..base import restore_shape
 from ..classification._targets import pixel_labels
 from ..nn import (
     ChannelMixer,
@@ -29,7 +29,7 @@ from ..nn import (
 )
 
 
-class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFeaturesOutMixin,
+class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
                             TransformerMixin, BaseEstimator):
     """Learned spectral reduction by stacked 1x1 mixing layers (DRCNN).
 
@@ -134,7 +134,7 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
         "normalize_output": ["boolean"],
         "init_method": [StrOptions({"xavier", "kaiming", "pca", "zeros"})],
         "trainable": ["boolean"],
-        **TorchTrainingMixin._training_parameter_constraints,
+        **TorchNode._training_parameter_constraints,
     }
 
     def __init__(self, n_outputs=3, *, reduction_scheme=None, leaky_relu_negative_slope=0.01,
@@ -182,24 +182,11 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
         -------
         self
         """
-        pixels, lead = self._validate_spectral(X, reset=True)
-        labels = None if y is None else pixel_labels(y, lead, pixels.shape[0])
-        self._fit_statistics(pixels)
-        if self.max_epochs > 0:
-            self._fit_gradient(pixels, labels, seed=self._seeds[1])
-        self._finish_fit(pixels)
-        return self
+        return self._fit(X, y)
 
-    # -- the pieces the two-phase pipeline calls ------------------------------------
-    def _fit_phase1(self, X, y=None):
-        if not self.trainable:  # a frozen step keeps what it learns alone
-            return self.fit(X, y)
-        self._validate_params()
-        pixels, _ = self._validate_spectral(X, reset=True)
-        return self._fit_statistics(pixels)
-
-    def _phase2_seed(self):
-        return self._seeds[1]
+    # -- the node contract (skhsi._node.TorchNode) ---------------------------------
+    def _targets(self, y, leading_shape, n_samples):
+        return None if y is None else pixel_labels(y, leading_shape, n_samples)
 
     def _sizes(self, n_bands):
         if self.reduction_scheme is None:
@@ -217,13 +204,15 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
             )
         return [int(s) for s in sizes]
 
-    def _fit_statistics(self, pixels):
-        rng = check_random_state(self.random_state)
-        self._seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+    def _build_module(self, generator=None):
+        return ChannelMixer(self.reduction_scheme_, negative_slope=self.leaky_relu_negative_slope,
+                            use_bias=self.use_bias, use_activation=self.use_activation,
+                            normalize_output=self.normalize_output)
+
+    def _fit_statistics(self, pixels, y=None):
         sizes = self._sizes(pixels.shape[1])
-        module = ChannelMixer(sizes, negative_slope=self.leaky_relu_negative_slope,
-                              use_bias=self.use_bias, use_activation=self.use_activation,
-                              normalize_output=self.normalize_output)
+        self.reduction_scheme_ = sizes
+        module = self._build_module()
         method = "xavier" if self.init_method == "pca" else self.init_method
         module.initialize(method, negative_slope=self.leaky_relu_negative_slope,
                           generator=make_generator(self._seeds[0]))
@@ -233,10 +222,7 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
             pca.fit(pixels)
             module.set_first_layer(pca.components_, -pca.components_ @ pca.mean_)
         self.module_ = module.eval()
-        self.reduction_scheme_ = sizes
         self.objective_ = None
-        self.net_ = None
-        self.history_ = []
         self._sync()
         return self
 
@@ -264,10 +250,11 @@ class LearnableChannelMixer(TorchTrainingMixin, SpectralMixin, ClassNamePrefixFe
             return PixelCrossEntropy()
         return ReconstructionLoss()
 
-    def _validation(self, validation_data, pixels_valid=None):
-        return None
-
     def _finish_fit(self, pixels):
+        self._sync()
+        return self
+
+    def _restore(self):
         self._sync()
         return self
 

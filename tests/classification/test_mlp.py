@@ -46,7 +46,7 @@ def test_bad_labels():
     with pytest.raises(ValueError, match="Unknown label type"):
         SpectralMLPClassifier(**_FAST).fit(cube, np.random.default_rng(0).random((8, 8)))
     pipe = make_pipeline(LearnableChannelMixer(2, trainable=True), SpectralMLPClassifier())
-    with pytest.raises(ValueError, match="needs labels"):
+    with pytest.raises(ValueError, match="requires y to be passed.*needs one label per pixel"):
         pipe.fit(cube)
 
 

@@ -1,0 +1,198 @@
+"""The base of every node with weights: one fit sequence, persistence, a sample layout.
+
+:class:`TorchNode` owns what every node with trainable weights does the same
+way, so that a node only says what is its own:
+
+- the **fit sequence**: parameter validation (``_fit_context`` in ``fit``,
+  ``_validate_params`` when a pipeline calls ``_fit_phase1``), input
+  validation, seeds drawn from ``random_state``, the reset of the fitted
+  training state (``net_``, ``history_``), phase 1 (``_fit_statistics``),
+  phase 2 through skorch when ``max_epochs > 0`` (``_fit_gradient``) and the
+  final statistics (``_finish_fit``);
+- **persistence**: ``_build_module()`` rebuilds an untrained module of the
+  fitted sizes, into which :func:`skhsi.persistence.load_weights` loads the
+  saved parameters, then ``_restore()`` recomputes what is derived;
+- the declared **sample layout** (``sample_layout``) that the pipeline, the
+  trainer, inference, model files and dask scoring read.
+
+A subclass implements ``_fit_statistics(X, y)``, ``_build_module(generator)``,
+``_make_criterion()`` and ``fit`` (a one-line call of ``_fit`` with its own
+docstring), and overrides the optional hooks when it needs them; see
+``docs/development.rst`` for the recipe.
+"""
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .base import ModuleStepMixin, SpectralMixin
+from .nn import _train
+
+__all__ = ["TorchNode", "TRAINING_PARAMETER_CONSTRAINTS"]
+
+#: ``_parameter_constraints`` of the flat skorch training parameters.
+TRAINING_PARAMETER_CONSTRAINTS = {
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "optimizer": [StrOptions(set(_train.OPTIMIZERS)), callable],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+    "lr_schedule": [StrOptions({"plateau"}), None],
+    "callbacks": [list, None],
+    "tensorboard_dir": [str, os.PathLike, None],
+    "verbose": ["verbose"],
+    "device": [str],
+    "precision": [StrOptions({"float32", "bfloat16"})],
+    "random_state": ["random_state"],
+}
+
+
+class TorchNode(ModuleStepMixin, SpectralMixin):
+    """Base class of the nodes with trainable weights (see the module docstring).
+
+    Class attributes
+    ----------------
+    sample_layout : {"pixel", "patch", "image"}
+        What one sample is; ``"pixel"`` for the spectral nodes.
+    _module_attribute : str or None
+        The fitted attribute holding the node's torch module (``"module_"``);
+        model files save its ``state_dict`` and rebuild it with
+        ``_build_module()``. ``None`` when the fitted state is all arrays.
+    """
+
+    _training_parameter_constraints = TRAINING_PARAMETER_CONSTRAINTS
+    _module_attribute = "module_"
+
+    # -- the fit sequence -----------------------------------------------------------
+    def _fit(self, X, y=None, *, validation_data=None):
+        """Phase 1, then phase 2 when ``max_epochs > 0``, then ``_finish_fit``.
+
+        Called by the subclass's ``fit`` (decorated with ``_fit_context``,
+        which has validated the parameters).
+        """
+        X_train, y_train = self._start_fit(X, y)
+        if self.max_epochs > 0:
+            self._fit_gradient(X_train, y_train, seed=self._phase2_seed(),
+                               validation=self._validation(validation_data))
+        elif validation_data is not None:
+            self._validation(validation_data)  # still checked
+        self._finish_fit(X_train)
+        return self
+
+    def _fit_phase1(self, X, y=None):
+        """Phase 1 only: what a :class:`~skhsi.pipeline.Pipeline` calls on its head
+        and on its trainable steps before it trains the chain."""
+        self._validate_params()
+        self._start_fit(X, y)
+        return self
+
+    def _start_fit(self, X, y):
+        pixels, lead = self._validate_spectral(X, reset=True)
+        targets = self._targets(y, lead, pixels.shape[0])
+        self._seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=3)
+        self.net_ = None
+        self.history_ = []
+        self._fit_statistics(pixels, targets)
+        return pixels, targets
+
+    def _phase2_seed(self):
+        """Seed of phase 2's shuffling (the second of the three drawn seeds)."""
+        return self._seeds[1]
+
+    # -- hooks a node may override ---------------------------------------------------
+    def _targets(self, y, leading_shape, n_samples):
+        """What the node trains on besides ``X``; unsupervised nodes ignore ``y``."""
+        return None
+
+    def _fit_statistics(self, X, y):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def _build_module(self, generator=None):  # pragma: no cover - every subclass
+        raise NotImplementedError
+
+    def _make_criterion(self):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def _objective_module(self):
+        """The module whose ``objective_inputs`` (or output) feed the criterion."""
+        return self.module_
+
+    def _extra_callbacks(self):
+        """Node-specific skorch callbacks, as ``(name, callback)`` pairs."""
+        return []
+
+    def _training_subset(self, X, y, seed):
+        """The samples phase 2 trains on; all of them unless a node caps them."""
+        return X, y
+
+    def _validation(self, validation_data, X_valid=None):
+        """``(X, metric, name[, leading_shape])`` for the trainer, or ``None``.
+
+        Nodes without a validation metric refuse ``validation_data``.
+        """
+        if validation_data is not None:
+            raise ValueError(f"{type(self).__name__} takes no validation_data.")
+        return None
+
+    def _finish_fit(self, X):
+        """After training: statistics that depend on the trained weights."""
+        return self
+
+    # -- phase 2 ---------------------------------------------------------------------
+    def _device(self):
+        return _train.resolve_device(self.device)
+
+    def _inference_device(self):
+        """The device for scoring: ``device``, or the CPU when CUDA is gone.
+
+        A model trained with ``device="cuda"`` and loaded on a machine without
+        CUDA still predicts (on the CPU, with a warning); training there is an
+        error instead.
+        """
+        try:
+            return self._device()
+        except ValueError:
+            warnings.warn(
+                f"device={self.device!r} is not available here; scoring on the CPU.",
+                RuntimeWarning, stacklevel=3,
+            )
+            return "cpu"
+
+    def _training_kwargs(self):
+        return dict(
+            max_epochs=self.max_epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            lr_schedule=self.lr_schedule,
+            callbacks=self.callbacks,
+            tensorboard_dir=self.tensorboard_dir,
+            verbose=self.verbose,
+            device=self._device(),
+            precision=self.precision,
+        )
+
+    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
+        """Phase 2: train ``prefix`` + this node's objective module on ``X``."""
+        X, y = self._training_subset(X, y, seed)
+        self.net_ = _train.fit_objective(
+            list(prefix),
+            self._objective_module(),
+            self._make_criterion(),
+            X,
+            y,
+            seed=seed,
+            validation=validation,
+            extra_callbacks=self._extra_callbacks(),
+            **self._training_kwargs(),
+        )
+        self.history_ = _train.history_as_list(self.net_)
+        return self
