@@ -29,7 +29,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .base import ModuleStepMixin, SpectralMixin
+from sklearn.utils.validation import validate_data
+
+from .base import ModuleStepMixin, SpectralMixin, as_pixels
 from .nn import _train
 
 __all__ = ["TorchNode", "TRAINING_PARAMETER_CONSTRAINTS"]
@@ -92,14 +94,84 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         return self
 
     def _start_fit(self, X, y):
-        pixels, lead = self._validate_spectral(X, reset=True)
-        targets = self._targets(y, lead, pixels.shape[0])
+        if self.sample_layout == "pixel":
+            data, lead = self._validate_spectral(X, reset=True)
+            targets = self._targets(y, lead, data.shape[0])
+        else:
+            data, _ = self._validate_images(X, reset=True)
+            targets = self._targets(y, None, None)
         self._seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=3)
         self.net_ = None
         self.history_ = []
-        self._fit_statistics(pixels, targets)
-        return pixels, targets
+        self._fit_statistics(data, targets)
+        return data, targets
+
+    def _training_input(self, X):
+        """``X`` as phase 2 trains on it: a pixel table, or a list of cubes (image layout)."""
+        if self.sample_layout == "pixel":
+            return np.asarray(as_pixels(X)[0])
+        return self._split_images(X)[0]
+
+    # -- image-layout input --------------------------------------------------------
+    def _validate_images(self, X, *, reset):
+        """Validated cubes of an image-layout node, and how to give results back.
+
+        ``X`` is one cube ``(H, W, C)``, a batch ``(N, H, W, C)`` or a list of
+        cubes of different sizes. A pixel table is refused: the node needs the
+        spatial neighbours of every pixel.
+
+        Returns
+        -------
+        cubes : list of ndarray (H, W, C), float32 or float64
+        kind : {"cube", "batch", "list"}
+        """
+        items, kind = self._split_images(X)
+        cubes = []
+        for i, item in enumerate(items):
+            pixels = validate_data(self, np.asarray(item).reshape(-1, item.shape[-1]),
+                                   reset=reset and i == 0, dtype=[np.float64, np.float32])
+            cubes.append(pixels.reshape(item.shape[:2] + (pixels.shape[1],)))
+        return cubes, kind
+
+    def _split_images(self, X):
+        """The cubes of ``X`` (unvalidated) and the kind of container they came in."""
+        if isinstance(X, (list, tuple)):
+            items, kind = list(X), "list"
+            if not items:
+                raise ValueError(f"{type(self).__name__} got an empty list of cubes.")
+        else:
+            arr = X if hasattr(X, "ndim") else np.asarray(X)
+            if arr.ndim == 3:
+                items, kind = [arr], "cube"
+            elif arr.ndim == 4:
+                items, kind = list(arr), "batch"
+            else:
+                raise ValueError(
+                    f"{type(self).__name__} works on images (sample_layout="
+                    f"{self.sample_layout!r}): expected a cube (H, W, C), a batch of cubes "
+                    f"(N, H, W, C) or a list of cubes; got a {arr.ndim}-D array of shape "
+                    f"{arr.shape}. A pixel table has no spatial neighbours."
+                )
+        cubes = []
+        for i, item in enumerate(items):
+            item = item if hasattr(item, "ndim") else np.asarray(item)
+            if item.ndim != 3:
+                raise ValueError(
+                    f"{type(self).__name__} expects cubes (H, W, C); item {i} has shape "
+                    f"{np.shape(item)}."
+                )
+            cubes.append(item)
+        return cubes, kind
+
+    @staticmethod
+    def _images_back(maps, kind):
+        """Per-cube results in the shape the input came in."""
+        if kind == "cube":
+            return maps[0]
+        if kind == "batch":
+            return np.stack(maps)
+        return maps
 
     def _phase2_seed(self):
         """Seed of phase 2's shuffling (the second of the three drawn seeds)."""

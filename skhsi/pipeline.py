@@ -109,7 +109,7 @@ class Pipeline(_sk_pipeline.Pipeline):
         head._fit_phase1(Xt, y, **step_params[self.steps[-1][0]])
         if head.max_epochs > 0:
             Xt = self._fit_chain(transformers, inputs, Xt, y, validation_data)
-        head._finish_fit(as_pixels(Xt)[0])
+        head._finish_fit(head._training_input(Xt))
         return self
 
     def _fit_chain(self, transformers, inputs, Xt, y, validation_data):
@@ -130,7 +130,7 @@ class Pipeline(_sk_pipeline.Pipeline):
             module.requires_grad_(_trainable(step))
             modules.append(module)
         X_chain = inputs[start] if chain else Xt
-        pixels = np.asarray(as_pixels(X_chain)[0])
+        data = head._training_input(X_chain)
         validation = None
         if validation_data is not None:
             X_valid = validation_data[0]
@@ -138,7 +138,7 @@ class Pipeline(_sk_pipeline.Pipeline):
                 X_valid = step.transform(X_valid)
             validation = head._validation(validation_data, np.asarray(as_pixels(X_valid)[0]))
         y_pixels = None if y is None else np.asarray(y).reshape(-1)
-        head._fit_gradient(pixels, y_pixels, prefix=modules, seed=head._phase2_seed(),
+        head._fit_gradient(data, y_pixels, prefix=modules, seed=head._phase2_seed(),
                            validation=validation)
         for (_, step), module in zip(chain, modules):
             module.requires_grad_(True)
