@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._node import TorchNode
 from ..nn import apply_module, make_generator
+from ..nn._runtime import global_rng_untouched
 from ..nn._autoencoder import (
     SCORES,
     BlindSpotAutoencoder,
@@ -85,10 +86,13 @@ class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
     max_samples : int or None, default=65536
         Pixels phase 1's statistics (and, spectral, phase 2) use at most.
     contamination : float in (0, 0.5], default=0.01
-    max_epochs, lr, batch_size, optimizer, weight_decay, patience, lr_schedule, \
+    batch_size : int or None, default=None
+        Samples per gradient step and per inference chunk: pixels for the
+        spectral network (``None``: 1024), tiles for the spatial ones
+        (``None``: 8).
+    max_epochs, lr, optimizer, weight_decay, patience, lr_schedule, \
 callbacks, tensorboard_dir, verbose, device, precision, random_state
-        Training parameters as for :class:`~skhsi.anomaly.DeepSVDD`; for the
-        spatial networks ``batch_size`` counts tiles.
+        Training parameters as for :class:`~skhsi.anomaly.DeepSVDD`.
 
     Attributes
     ----------
@@ -133,13 +137,14 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         "max_samples": [Interval(Integral, 1, None, closed="left"), None],
         "contamination": SpectralOutlierMixin._contamination_constraint,
         **TorchNode._training_parameter_constraints,
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, *, spatial=False, blind_spot=False, window=7, guard=1, hidden=64,
                  n_layers=1, latent_dim=8, upsampling="bilinear", attention=None,
                  init="glorot", dropout=0.0, l1=0.0, l2=0.0, tile_size=64,
                  tiles_per_epoch=64, augment=True, max_samples=65536, contamination=0.01,
-                 max_epochs=20, lr=1e-3, batch_size=1024, optimizer="adam",
+                 max_epochs=20, lr=1e-3, batch_size=None, optimizer="adam",
                  weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", precision="float32",
                  random_state=None):
@@ -207,14 +212,16 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         common = dict(hidden=self.hidden, n_layers=self.n_layers, latent_dim=self.latent_dim,
                       variational=self.variational, dropout=self.dropout,
                       attention=self.attention, seed=seed, **self._vae_options())
-        if not self.spatial:
-            module = SpectralAutoencoder(self.n_features_in_, **common)
-        elif self.blind_spot:
-            module = BlindSpotAutoencoder(self.n_features_in_, window=self.window,
-                                          guard=self.guard, **common)
-        else:
-            common["n_levels"] = common.pop("n_layers")
-            module = ConvAutoencoder(self.n_features_in_, upsampling=self.upsampling, **common)
+        with global_rng_untouched():
+            if not self.spatial:
+                module = SpectralAutoencoder(self.n_features_in_, **common)
+            elif self.blind_spot:
+                module = BlindSpotAutoencoder(self.n_features_in_, window=self.window,
+                                              guard=self.guard, **common)
+            else:
+                common["n_levels"] = common.pop("n_layers")
+                module = ConvAutoencoder(self.n_features_in_, upsampling=self.upsampling,
+                                         **common)
         if generator is not None:
             init_weights(module, self.init, generator=generator)
         return module.eval()
@@ -256,8 +263,14 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         return ImageTiles(X, tile=side, n_tiles=self.tiles_per_epoch, augment=self.augment,
                           seed=seed), None
 
+    def _batch_size(self):
+        if self.batch_size is not None:
+            return self.batch_size
+        return 8 if self.spatial else 1024
+
     def _training_kwargs(self):
-        return dict(super()._training_kwargs(), l1=self.l1, l2=self.l2)
+        return dict(super()._training_kwargs(), batch_size=self._batch_size(), l1=self.l1,
+                    l2=self.l2)
 
     def _finish_fit(self, X):
         scores = self._scores_of(X)
@@ -270,7 +283,7 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         """Scores of validated training data: a pixel table, or a list of cubes."""
         device, precision = self._inference_device(), self.precision
         if not self.spatial:
-            return apply_module(self.module_, X, batch_size=self.batch_size, device=device,
+            return apply_module(self.module_, X, batch_size=self._batch_size(), device=device,
                                 precision=precision,
                                 progress=bool(self.verbose)).astype(np.float64)
         module = self.module_
@@ -308,7 +321,7 @@ class VAEDetector(AutoencoderDetector):
     Parameters
     ----------
     beta : float > 0, default=1.0
-    score : {"reconstruction", "latent", "both"}, default="reconstruction"
+    score_type : {"reconstruction", "latent", "both"}, default="reconstruction"
         The anomaly score: the reconstruction error of ``mu``'s decoding, the
         KL term of the pixel's code, or their sum (error + ``beta`` KL).
     **params
@@ -319,7 +332,8 @@ class VAEDetector(AutoencoderDetector):
     >>> from skhsi.anomaly import VAEDetector
     >>> from skhsi.datasets import make_synthetic_scene
     >>> scene = make_synthetic_scene((32, 32, 20), random_state=0)
-    >>> vae = VAEDetector(beta=0.5, score="both", max_epochs=2, random_state=0, device="cpu")
+    >>> vae = VAEDetector(beta=0.5, score_type="both", max_epochs=2, random_state=0,
+    ...                   device="cpu")
     >>> vae.fit(scene.cube).anomaly_score(scene.cube).shape
     (32, 32)
     """
@@ -329,19 +343,19 @@ class VAEDetector(AutoencoderDetector):
     _parameter_constraints = {
         **AutoencoderDetector._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="neither")],
-        "score": [StrOptions(set(SCORES))],
+        "score_type": [StrOptions(set(SCORES))],
     }
 
-    def __init__(self, *, beta=1.0, score="reconstruction", spatial=False, blind_spot=False,
+    def __init__(self, *, beta=1.0, score_type="reconstruction", spatial=False, blind_spot=False,
                  window=7, guard=1, hidden=64, n_layers=1, latent_dim=8,
                  upsampling="bilinear", attention=None, init="glorot", dropout=0.0, l1=0.0,
                  l2=0.0, tile_size=64, tiles_per_epoch=64, augment=True, max_samples=65536,
-                 contamination=0.01, max_epochs=20, lr=1e-3, batch_size=1024,
+                 contamination=0.01, max_epochs=20, lr=1e-3, batch_size=None,
                  optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
                  callbacks=None, tensorboard_dir=None, verbose=0, device="auto",
                  precision="float32", random_state=None):
         self.beta = beta
-        self.score = score
+        self.score_type = score_type
         super().__init__(
             spatial=spatial, blind_spot=blind_spot, window=window, guard=guard, hidden=hidden,
             n_layers=n_layers, latent_dim=latent_dim, upsampling=upsampling,
@@ -354,4 +368,4 @@ class VAEDetector(AutoencoderDetector):
             precision=precision, random_state=random_state)
 
     def _vae_options(self):
-        return {"beta": self.beta, "score": self.score}
+        return {"beta": self.beta, "score": self.score_type}

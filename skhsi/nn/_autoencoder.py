@@ -239,11 +239,14 @@ class ConvAutoencoder(_Standardized):
         self.latent_dim = latent_dim
         self.n_levels = n_levels
         self.size_multiple = 2 ** n_levels
-        # Each 3 x 3 convolution at scale s reaches s pixels, each pooling or
-        # upsampling step at scale s another s, an attention block's local
-        # window (and CBAM's 7 x 7 spatial map) 3 s each; doubled for safety.
-        per_level = 3 + (6 if attention is not None else 0)
-        self.receptive_radius = 2 * sum(per_level * 2 ** level for level in range(n_levels + 1))
+        # How far a pixel's output reaches, level by level at scale s = 2 ** l:
+        # the encoder's 3 x 3 convolution (s) and 2 x 2 pooling (s), an
+        # attention block's 7 x 7 window (3 s, and 3 s more for CBAM's spatial
+        # map), the decoder's upsampling (2 s: one coarse pixel) and 3 x 3
+        # convolution (s).
+        attention_reach = {None: 0, "se": 3, "eca": 3, "cbam": 6}[attention]
+        self.receptive_radius = sum((5 + attention_reach) * 2 ** level
+                                    for level in range(n_levels))
 
     def _pad(self, x):
         h, w = x.shape[-2:]
