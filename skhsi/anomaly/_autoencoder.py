@@ -78,7 +78,7 @@ class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
     dropout : float in [0, 1), default=0.0
     l1, l2 : float, default=0.0
         Penalties on the weights; both together give the elastic net.
-    tile_size : int, default=64
+    tile_size : int, default=32
         Side of the random training tiles and of the inference tiles (spatial).
     tiles_per_epoch : int, default=64
     augment : bool, default=True
@@ -142,7 +142,7 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
 
     def __init__(self, *, spatial=False, blind_spot=False, window=7, guard=1, hidden=64,
                  n_layers=1, latent_dim=8, upsampling="bilinear", attention=None,
-                 init="glorot", dropout=0.0, l1=0.0, l2=0.0, tile_size=64,
+                 init="glorot", dropout=0.0, l1=0.0, l2=0.0, tile_size=32,
                  tiles_per_epoch=64, augment=True, max_samples=65536, contamination=0.01,
                  max_epochs=20, lr=1e-3, batch_size=None, optimizer="adam",
                  weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
@@ -349,7 +349,7 @@ class VAEDetector(AutoencoderDetector):
     def __init__(self, *, beta=1.0, score_type="reconstruction", spatial=False, blind_spot=False,
                  window=7, guard=1, hidden=64, n_layers=1, latent_dim=8,
                  upsampling="bilinear", attention=None, init="glorot", dropout=0.0, l1=0.0,
-                 l2=0.0, tile_size=64, tiles_per_epoch=64, augment=True, max_samples=65536,
+                 l2=0.0, tile_size=32, tiles_per_epoch=64, augment=True, max_samples=65536,
                  contamination=0.01, max_epochs=20, lr=1e-3, batch_size=None,
                  optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
                  callbacks=None, tensorboard_dir=None, verbose=0, device="auto",

@@ -23,6 +23,7 @@ def test_spectral_autoencoder_beats_rx_on_hydice(hydice):
     assert auc > 0.99 and auc > rx
 
 
+@pytest.mark.slow
 def test_blind_spot_autoencoder_on_hydice(hydice):
     det = AutoencoderDetector(spatial=True, blind_spot=True, tile_size=32, random_state=0,
                               device="cpu").fit(hydice.cube)
