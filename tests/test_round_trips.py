@@ -13,7 +13,8 @@ import pytest
 
 from skhsi.persistence import load_weights, save_weights
 
-SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification")
+SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification",
+               "spatial")
 _TRAIN = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 FAST = {
     "BandpassByWavelength": dict(min_wavelength_nm=450, wavelengths=np.linspace(400, 900, 6)),
@@ -35,6 +36,11 @@ FAST = {
     "LearnableChannelMixer": dict(n_outputs=3, **_TRAIN),
     "ConcreteBandSelector": dict(n_bands=2, **_TRAIN),
     "SpectralMLPClassifier": dict(hidden=8, **_TRAIN),
+    "SobelEdges": {},
+    "BandConvolution": dict(kernels=np.stack([np.eye(3), np.ones((3, 3))])),
+    "Pool2D": dict(size=3, stride=2, padding=1, method="mean"),
+    "Upsample2D": dict(factor=2),
+    "PatchFeatures": dict(size=3),
 }
 METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predict_proba")
 

@@ -1,0 +1,267 @@
+"""Spatial transformers of cubes: Sobel edges, band-wise convolution, pooling, upsampling."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import ndimage
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import CubeMixin
+
+__all__ = ["SobelEdges", "BandConvolution", "Pool2D", "Upsample2D"]
+
+
+class SobelEdges(CubeMixin, TransformerMixin, BaseEstimator):
+    """Sobel edge magnitude and direction of every band.
+
+    Each band is filtered on its own with the two 3 x 3 Sobel kernels
+    (reflect borders, as ``scipy.ndimage.sobel`` of the band); the output holds, per band, the gradient magnitude
+    ``sqrt(gx^2 + gy^2)`` and, with ``direction=True``, its direction
+    ``atan2(gy, gx)`` in radians (rows down, columns right).
+
+    Parameters
+    ----------
+    direction : bool, default=True
+        Append the direction of every band after the magnitudes.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import SobelEdges
+    >>> cube = np.zeros((5, 6, 2)); cube[:, 3:] = 1.0       # a vertical edge
+    >>> out = SobelEdges().fit_transform(cube)
+    >>> out.shape, float(out[2, 2, 0]) > 0, float(out[2, 0, 0])
+    ((5, 6, 4), True, 0.0)
+    """
+
+    _parameter_constraints = {"direction": ["boolean"]}
+
+    def __init__(self, *, direction=True):
+        self.direction = direction
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the band count. ``X``: a cube ``(H, W, C)`` or a batch ``(N, H, W, C)``."""
+        self._validate_cubes(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """``(..., H, W, C)`` -> ``(..., H, W, 2 C)`` (or ``C`` without the direction)."""
+        check_is_fitted(self)
+        cubes, batched = self._validate_cubes(X, reset=False)
+        out = []
+        for cube in cubes:
+            gy = _sobel(cube, axis=0)
+            gx = _sobel(cube, axis=1)
+            parts = [np.hypot(gx, gy)] + ([np.arctan2(gy, gx)] if self.direction else [])
+            out.append(np.concatenate(parts, axis=-1))
+        return self._cubes_back(out, batched)
+
+    def get_feature_names_out(self, input_features=None):
+        """``sobel_mag_<band>`` (and ``sobel_dir_<band>``) for every band."""
+        check_is_fitted(self)
+        bands = self._band_names(input_features)
+        names = [f"sobel_mag_{b}" for b in bands]
+        if self.direction:
+            names += [f"sobel_dir_{b}" for b in bands]
+        return np.asarray(names, dtype=object)
+
+
+def _sobel(cube, axis):
+    """Sobel derivative of every band along ``axis`` (0: rows, 1: columns), bands apart.
+
+    ``scipy.ndimage.sobel`` on the cube itself would also smooth across the
+    band axis; the two 1-D passes here stay in the image plane.
+    """
+    derivative = ndimage.correlate1d(cube, [-1.0, 0.0, 1.0], axis=axis, mode="reflect")
+    return ndimage.correlate1d(derivative, [1.0, 2.0, 1.0], axis=1 - axis, mode="reflect")
+
+
+class BandConvolution(CubeMixin, TransformerMixin, BaseEstimator):
+    """Filter every band with given 2-D kernels (correlation, as neural networks do).
+
+    Parameters
+    ----------
+    kernels : array-like of shape (k, k) or (n_kernels, k, k)
+        Odd-sized kernels; each is applied to every band, and the output
+        stacks, per kernel, its filtered bands: ``n_kernels * C`` channels.
+    mode : {"reflect", "nearest", "constant", "wrap"}, default="reflect"
+        How borders are extended (``scipy.ndimage.correlate``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import BandConvolution
+    >>> mean3 = np.full((3, 3), 1 / 9)
+    >>> cube = np.random.default_rng(0).random((8, 8, 3))
+    >>> out = BandConvolution(mean3).fit_transform(cube)
+    >>> out.shape, bool(np.isclose(out[4, 4, 0], cube[3:6, 3:6, 0].mean()))
+    ((8, 8, 3), True)
+    """
+
+    _parameter_constraints = {
+        "kernels": ["array-like"],
+        "mode": [StrOptions({"reflect", "nearest", "constant", "wrap"})],
+    }
+
+    def __init__(self, kernels, *, mode="reflect"):
+        self.kernels = kernels
+        self.mode = mode
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the kernels and record the band count."""
+        kernels = np.asarray(self.kernels, dtype=np.float64)
+        if kernels.ndim == 2:
+            kernels = kernels[None]
+        if (kernels.ndim != 3 or kernels.shape[1] != kernels.shape[2]
+                or kernels.shape[1] % 2 == 0):
+            raise ValueError(
+                "kernels must be one (k, k) kernel or a stack (n_kernels, k, k) with an odd "
+                f"k; got shape {np.shape(self.kernels)}."
+            )
+        if not np.all(np.isfinite(kernels)):
+            raise ValueError("kernels must be finite; got NaN or inf.")
+        self.kernels_ = kernels
+        self._validate_cubes(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """``(..., H, W, C)`` -> ``(..., H, W, n_kernels * C)``."""
+        check_is_fitted(self)
+        cubes, batched = self._validate_cubes(X, reset=False)
+        out = []
+        for cube in cubes:
+            filtered = [ndimage.correlate(cube, kernel[:, :, None], mode=self.mode)
+                        for kernel in self.kernels_]
+            out.append(np.concatenate(filtered, axis=-1))
+        return self._cubes_back(out, batched)
+
+
+def _window_view(cube, size, stride):
+    """Windows ``(h', w', C, size, size)`` of a cube, ``stride`` apart."""
+    view = np.lib.stride_tricks.sliding_window_view(cube, (size, size), axis=(0, 1))
+    return view[::stride, ::stride]
+
+
+class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
+    """Max or mean pooling of every band over ``size x size`` windows, ``stride`` apart.
+
+    Parameters
+    ----------
+    size : int, default=2
+    stride : int or None, default=None
+        ``None``: ``size`` (non-overlapping windows).
+    padding : int, default=0
+        Pixels added on every side before pooling, reflected from the image
+        (``mode="reflect"`` of ``numpy.pad``), so that border pixels get full
+        windows.
+    method : {"max", "mean"}, default="max"
+
+    Notes
+    -----
+    The output of a cube ``(H, W, C)`` is
+    ``((H + 2 padding - size) // stride + 1, (W + 2 padding - size) // stride + 1, C)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import Pool2D
+    >>> cube = np.arange(16.0).reshape(4, 4, 1)
+    >>> Pool2D(2).fit_transform(cube)[..., 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+
+    _parameter_constraints = {
+        "size": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "padding": [Interval(Integral, 0, None, closed="left")],
+        "method": [StrOptions({"max", "mean"})],
+    }
+
+    def __init__(self, size=2, *, stride=None, padding=0, method="max"):
+        self.size = size
+        self.stride = stride
+        self.padding = padding
+        self.method = method
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the band count."""
+        self._validate_cubes(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Pool every band; the band count is kept."""
+        check_is_fitted(self)
+        cubes, batched = self._validate_cubes(X, reset=False)
+        stride = self.size if self.stride is None else self.stride
+        out = []
+        for cube in cubes:
+            if self.padding:
+                pad = self.padding
+                mode = "reflect" if min(cube.shape[:2]) > pad else "edge"
+                cube = np.pad(cube, ((pad, pad), (pad, pad), (0, 0)), mode=mode)
+            if min(cube.shape[:2]) < self.size:
+                raise ValueError(
+                    f"Pool2D(size={self.size}) needs images of at least {self.size} x "
+                    f"{self.size} pixels (with padding); got {cube.shape[:2]}."
+                )
+            windows = _window_view(cube, self.size, stride)
+            reduce = np.max if self.method == "max" else np.mean
+            out.append(reduce(windows, axis=(-2, -1)))
+        return self._cubes_back(out, batched)
+
+
+class Upsample2D(CubeMixin, TransformerMixin, BaseEstimator):
+    """Enlarge every band by an integer ``factor``: nearest or bilinear interpolation.
+
+    The counterpart of :class:`Pool2D` (``scipy.ndimage.zoom``; ``order=0``
+    for nearest, ``order=1`` for bilinear, on the pixel-centre grid).
+
+    Parameters
+    ----------
+    factor : int, default=2
+    method : {"bilinear", "nearest"}, default="bilinear"
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import Upsample2D
+    >>> Upsample2D(2, method="nearest").fit_transform(np.eye(2)[:, :, None])[..., 0]
+    array([[1., 1., 0., 0.],
+           [1., 1., 0., 0.],
+           [0., 0., 1., 1.],
+           [0., 0., 1., 1.]])
+    """
+
+    _parameter_constraints = {
+        "factor": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"bilinear", "nearest"})],
+    }
+
+    def __init__(self, factor=2, *, method="bilinear"):
+        self.factor = factor
+        self.method = method
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the band count."""
+        self._validate_cubes(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """``(H, W, C)`` -> ``(factor H, factor W, C)``."""
+        check_is_fitted(self)
+        cubes, batched = self._validate_cubes(X, reset=False)
+        order = 1 if self.method == "bilinear" else 0
+        out = [ndimage.zoom(cube, (self.factor, self.factor, 1), order=order, mode="nearest",
+                            grid_mode=True) for cube in cubes]
+        return self._cubes_back(out, batched)
