@@ -25,6 +25,13 @@ def _is_head(step):
     return isinstance(step, TorchNode)
 
 
+def _fits_in_chain(step, head):
+    """A step whose torch module can feed the head's: pixel steps anywhere, image
+    steps (spatial convolutions) only in front of an image head."""
+    return isinstance(step, ModuleStepMixin) and (
+        step.sample_layout == "pixel" or head.sample_layout == "image")
+
+
 def _trainable(step):
     return isinstance(step, ModuleStepMixin) and bool(getattr(step, "trainable", False))
 
@@ -115,13 +122,14 @@ class Pipeline(_sk_pipeline.Pipeline):
     def _fit_chain(self, transformers, inputs, Xt, y, validation_data):
         head = self._final_estimator
         start = len(transformers)
-        while start > 0 and isinstance(transformers[start - 1][1], ModuleStepMixin):
+        while start > 0 and _fits_in_chain(transformers[start - 1][1], head):
             start -= 1
         frozen_trainable = [name for name, step in transformers[:start] if _trainable(step)]
         if frozen_trainable:
             raise ValueError(
                 f"Steps {frozen_trainable} have trainable=True but sit in front of a step "
-                "without a torch module, so no gradient can reach them."
+                "without a torch module (or an image step in front of a pixel head), so no "
+                "gradient can reach them."
             )
         chain = transformers[start:]
         modules = []

@@ -185,6 +185,13 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         """``"image"`` for the spatial networks, ``"pixel"`` for the spectral one."""
         return "image" if self.spatial else "pixel"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.spatial:  # cubes only: scikit-learn's pixel-table checks do not apply
+            tags.input_tags.two_d_array = False
+            tags.input_tags.three_d_array = True
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Statistical initialisation, then ``max_epochs`` of reconstruction training.

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import ModuleStepMixin
 from ._base import CubeMixin
 
 __all__ = ["SobelEdges", "BandConvolution", "Pool2D", "Upsample2D"]
@@ -83,16 +84,32 @@ def _sobel(cube, axis):
     return ndimage.correlate1d(derivative, [1.0, 2.0, 1.0], axis=1 - axis, mode="reflect")
 
 
-class BandConvolution(CubeMixin, TransformerMixin, BaseEstimator):
-    """Filter every band with given 2-D kernels (correlation, as neural networks do).
+class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
+    """Filter every band with 2-D kernels (correlation, as neural networks do), given or learned.
+
+    Each kernel is applied to every band on its own; the output stacks, per
+    kernel, its filtered bands (``n_kernels * C`` channels). With
+    ``trainable=True`` the kernels are parameters of a trained
+    :class:`~skhsi.pipeline.Pipeline` whose head works on images (a spatial
+    autoencoder): phase 1 sets them from ``kernels`` (or the identity), phase
+    2 trains them end to end.
 
     Parameters
     ----------
-    kernels : array-like of shape (k, k) or (n_kernels, k, k)
-        Odd-sized kernels; each is applied to every band, and the output
-        stacks, per kernel, its filtered bands: ``n_kernels * C`` channels.
-    mode : {"reflect", "nearest", "constant", "wrap"}, default="reflect"
-        How borders are extended (``scipy.ndimage.correlate``).
+    kernels : array-like of shape (k, k) or (n_kernels, k, k), or None, default=None
+        Odd-sized kernels; ``None`` is the ``kernel_size`` identity (a centred
+        delta), the usual start of a learned filter.
+    kernel_size : int, default=3
+        Side of the identity kernel when ``kernels`` is None.
+    mode : {"mirror", "nearest", "constant", "wrap"}, default="mirror"
+        How borders are extended: ``scipy.ndimage``'s modes (``"mirror"``:
+        ``d c b | a b c d``), the same as the torch module's padding
+        (``"reflect"``, ``"replicate"``, zeros, ``"circular"``).
+    trainable : bool, default=False
+
+    Attributes
+    ----------
+    kernels_ : ndarray of shape (n_kernels, k, k)
 
     Examples
     --------
@@ -103,21 +120,35 @@ class BandConvolution(CubeMixin, TransformerMixin, BaseEstimator):
     >>> out = BandConvolution(mean3).fit_transform(cube)
     >>> out.shape, bool(np.isclose(out[4, 4, 0], cube[3:6, 3:6, 0].mean()))
     ((8, 8, 3), True)
+    >>> bool(np.allclose(BandConvolution().fit_transform(cube), cube))   # the identity
+    True
     """
 
+    sample_layout = "image"
+
     _parameter_constraints = {
-        "kernels": ["array-like"],
-        "mode": [StrOptions({"reflect", "nearest", "constant", "wrap"})],
+        "kernels": ["array-like", None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "mode": [StrOptions({"mirror", "nearest", "constant", "wrap"})],
+        "trainable": ["boolean"],
     }
 
-    def __init__(self, kernels, *, mode="reflect"):
+    def __init__(self, kernels=None, *, kernel_size=3, mode="mirror", trainable=False):
         self.kernels = kernels
+        self.kernel_size = kernel_size
         self.mode = mode
+        self.trainable = trainable
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the kernels and record the band count."""
-        kernels = np.asarray(self.kernels, dtype=np.float64)
+        if self.kernels is None:
+            if self.kernel_size % 2 == 0:
+                raise ValueError(f"kernel_size must be odd; got {self.kernel_size}.")
+            kernels = np.zeros((1, self.kernel_size, self.kernel_size))
+            kernels[0, self.kernel_size // 2, self.kernel_size // 2] = 1.0
+        else:
+            kernels = np.asarray(self.kernels, dtype=np.float64)
         if kernels.ndim == 2:
             kernels = kernels[None]
         if (kernels.ndim != 3 or kernels.shape[1] != kernels.shape[2]
@@ -128,7 +159,7 @@ class BandConvolution(CubeMixin, TransformerMixin, BaseEstimator):
             )
         if not np.all(np.isfinite(kernels)):
             raise ValueError("kernels must be finite; got NaN or inf.")
-        self.kernels_ = kernels
+        self.kernels_ = np.ascontiguousarray(kernels)
         self._validate_cubes(X, reset=True)
         return self
 
@@ -142,6 +173,15 @@ class BandConvolution(CubeMixin, TransformerMixin, BaseEstimator):
                         for kernel in self.kernels_]
             out.append(np.concatenate(filtered, axis=-1))
         return self._cubes_back(out, batched)
+
+    def _as_module(self):
+        from ..nn._spatial import BandConv
+
+        check_is_fitted(self)
+        return BandConv(self.kernels_, mode=self.mode)
+
+    def _from_module(self, module):
+        self.kernels_ = module.kernels.detach().cpu().numpy().astype(np.float64)
 
 
 def _window_view(cube, size, stride):

@@ -119,3 +119,42 @@ def test_patch_features_give_rx_spatial_context(indian_pines):
 
     scores = RXDetector().fit(patches).anomaly_score(patches)
     assert scores.shape == (40, 40) and np.all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("mode", ["mirror", "nearest", "constant", "wrap"])
+def test_band_convolution_module_equals_the_transform(cube, mode):
+    import torch
+
+    kernels = np.random.default_rng(1).normal(size=(2, 5, 5))
+    conv = BandConvolution(kernels, mode=mode).fit(cube)
+    module = conv._as_module()
+    with torch.no_grad():
+        out = module(torch.as_tensor(cube[None], dtype=torch.float32)).numpy()[0]
+    np.testing.assert_allclose(out, conv.transform(cube), rtol=1e-4, atol=1e-5)
+
+
+def test_learned_band_convolution_trains_in_front_of_a_spatial_detector(cube):
+    from skhsi.anomaly import AutoencoderDetector
+    from skhsi.pipeline import make_pipeline
+
+    pipe = make_pipeline(BandConvolution(trainable=True),
+                         AutoencoderDetector(spatial=True, hidden=4, max_epochs=3, tile_size=8,
+                                             random_state=0, device="cpu"))
+    pipe.fit(cube)
+    identity = np.zeros((3, 3))
+    identity[1, 1] = 1
+    assert not np.allclose(pipe[0].kernels_[0], identity)     # trained end to end
+    assert pipe.anomaly_score(cube).shape == (12, 10)
+    frozen = make_pipeline(BandConvolution(), AutoencoderDetector(
+        spatial=True, hidden=4, max_epochs=1, tile_size=8, random_state=0, device="cpu"))
+    np.testing.assert_array_equal(frozen.fit(cube)[0].kernels_[0], identity)
+
+
+def test_learned_convolution_cannot_feed_a_pixel_head(cube):
+    from skhsi.anomaly import DeepSVDD
+    from skhsi.pipeline import make_pipeline
+
+    pipe = make_pipeline(BandConvolution(trainable=True),
+                         DeepSVDD(max_epochs=1, n_rff=16, hidden=4, rep_dim=2, device="cpu"))
+    with pytest.raises(ValueError, match="image step in front of a pixel head"):
+        pipe.fit(cube)
