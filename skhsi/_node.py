@@ -191,9 +191,19 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
     def _make_criterion(self):  # pragma: no cover - every subclass implements it
         raise NotImplementedError
 
-    def _objective_module(self):
-        """The module whose ``objective_inputs`` (or output) feed the criterion."""
-        return self.module_
+    def _objective(self, y):
+        """What phase 2 trains: ``(module, targets)``.
+
+        ``module``'s ``objective_inputs`` (or output) feed the criterion with
+        ``targets``; the default trains ``module_`` on ``y`` as given. A node
+        whose objective wraps its module (a decoder for reconstruction, a
+        classifier head) or encodes its targets returns those instead.
+        """
+        return self.module_, y
+
+    def _trained(self, objective):
+        """After phase 2: keep what training changed (``objective`` is the trained module)."""
+        return self
 
     def _extra_callbacks(self):
         """Node-specific skorch callbacks, as ``(name, callback)`` pairs."""
@@ -255,16 +265,18 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
     def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
         """Phase 2: train ``prefix`` + this node's objective module on ``X``."""
         X, y = self._training_subset(X, y, seed)
+        objective, targets = self._objective(y)
         self.net_ = _train.fit_objective(
             list(prefix),
-            self._objective_module(),
+            objective,
             self._make_criterion(),
             X,
-            y,
+            targets,
             seed=seed,
             validation=validation,
             extra_callbacks=self._extra_callbacks(),
             **self._training_kwargs(),
         )
         self.history_ = _train.history_as_list(self.net_)
+        self._trained(objective)
         return self
