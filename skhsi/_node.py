@@ -32,7 +32,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from .base import ModuleStepMixin, SpectralMixin, as_pixels
-from .nn import _train
+from .nn import _patches, _train
+from .nn._patches import apply_patch_module
+from .nn._tiles import apply_image_module
 
 __all__ = ["TorchNode", "TRAINING_PARAMETER_CONSTRAINTS"]
 
@@ -163,6 +165,62 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
                 )
             cubes.append(item)
         return cubes, kind
+
+    # -- spatial inference ------------------------------------------------------------
+    def _spatial_reach(self):
+        """``(halo, multiple)``: how far an output reaches and the grid tiles align to.
+
+        Image nodes read them from their module (``receptive_radius``,
+        ``size_multiple``); patch nodes reach ``patch_size // 2``; pixel nodes
+        reach nothing (``None``). Tiled inference and dask scoring use it.
+        """
+        if self.sample_layout == "pixel":
+            return None
+        if self.sample_layout == "patch":
+            return self.patch_size // 2, 1
+        module = self.module_
+        multiple = module.size_multiple
+        return -(-module.receptive_radius // multiple) * multiple, multiple
+
+    def _map_cubes(self, module, cubes, batch_size):
+        """Outputs of ``module`` over each cube by the node's layout, in flat memory.
+
+        ``"image"``: overlapping tiles of ``tile_size`` with the halo of
+        :meth:`_spatial_reach`; ``"patch"``: the window of every pixel,
+        ``batch_size`` windows at a time.
+        """
+        device, precision = self._inference_device(), self.precision
+        if self.sample_layout == "patch":
+            return [apply_patch_module(module, cube, size=self.patch_size,
+                                       batch_size=batch_size, device=device,
+                                       precision=precision) for cube in cubes]
+        halo, multiple = self._spatial_reach()
+        return [apply_image_module(module, cube, tile=self.tile_size, halo=halo,
+                                   multiple=multiple, device=device, precision=precision)
+                for cube in cubes]
+
+    def _patch_samples(self, cubes, targets=None, *, seed, max_samples=None):
+        """Training windows of a patch node: every pixel's, or ``max_samples`` drawn at random.
+
+        ``targets`` is a list of per-cube maps (or None); pixels whose target
+        is negative are left out (a label of -1 marks an unlabelled pixel).
+        """
+        positions, values = [], []
+        for i, cube in enumerate(cubes):
+            rows, cols = np.meshgrid(np.arange(cube.shape[0]), np.arange(cube.shape[1]),
+                                     indexing="ij")
+            keep = np.ones(rows.shape, dtype=bool) if targets is None else targets[i] >= 0
+            positions.append(np.column_stack([np.full(keep.sum(), i), rows[keep], cols[keep]]))
+            if targets is not None:
+                values.append(targets[i][keep])
+        positions = np.concatenate(positions)
+        values = None if targets is None else np.concatenate(values)
+        if max_samples is not None and len(positions) > max_samples:
+            rows = np.sort(np.random.default_rng(seed).choice(len(positions), max_samples,
+                                                              replace=False))
+            positions = positions[rows]
+            values = None if values is None else values[rows]
+        return _patches.PatchSamples(cubes, self.patch_size, positions, values)
 
     @staticmethod
     def _images_back(maps, kind):

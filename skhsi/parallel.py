@@ -90,9 +90,7 @@ def _spatial_reach(method, X):
             f"{type(estimator).__name__} works on images: map_blocks expects one cube "
             f"(H, W, C) as a dask array; got {X.ndim}-D with shape {X.shape}."
         )
-    module = estimator.module_
-    multiple = module.size_multiple
-    return -(-module.receptive_radius // multiple) * multiple, multiple
+    return estimator._spatial_reach()
 
 
 def _map_overlapping(method, X, reach, n_outputs, dtype):

@@ -19,7 +19,7 @@ from ..nn._autoencoder import (
     SpectralAutoencoder,
 )
 from ..nn._layers import INITIALIZERS, init_weights
-from ..nn._tiles import ImageTiles, apply_image_module, tile_size_for
+from ..nn._tiles import ImageTiles, tile_size_for
 from ._base import SpectralOutlierMixin
 
 __all__ = ["AutoencoderDetector", "VAEDetector"]
@@ -293,11 +293,7 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
             return apply_module(self.module_, X, batch_size=self._batch_size(), device=device,
                                 precision=precision,
                                 progress=bool(self.verbose)).astype(np.float64)
-        module = self.module_
-        halo = module.receptive_radius
-        return [apply_image_module(module, cube, tile=self.tile_size, halo=halo,
-                                   multiple=module.size_multiple, device=device,
-                                   precision=precision).astype(np.float64) for cube in X]
+        return [m.astype(np.float64) for m in self._map_cubes(self.module_, X, batch_size=1)]
 
     def _anomaly_scores(self, pixels):
         check_is_fitted(self, "offset_")

@@ -182,10 +182,11 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     criterion : torch.nn.Module
         ``criterion(y_pred, y_true)``; ``y_true`` is a placeholder when ``y``
         is None.
-    X : ndarray of shape (n_pixels, n_features), or an :class:`ImageTiles` dataset
-        Pixels (the ``"pixel"`` layout), or the random tiles of the
-        ``"image"`` layout (then ``y`` is None and the dataset is told the
-        epoch at its start).
+    X : ndarray of shape (n_pixels, n_features), or a torch ``Dataset``
+        Pixels (the ``"pixel"`` layout), the random tiles of the ``"image"``
+        layout (an :class:`ImageTiles`, told the epoch at its start) or the
+        windows of the ``"patch"`` layout (a ``PatchSamples``); a dataset
+        yields ``(sample, target)`` pairs and ``y`` is then None.
     y : ndarray or None
     seed : int
         Seeds the shuffling of the training pixels (no global RNG is touched).
@@ -252,7 +253,7 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         l1=l1,
         l2=l2,
     )
-    if not isinstance(X, ImageTiles):
+    if not isinstance(X, torch.utils.data.Dataset):  # tiles and windows come as datasets
         X = np.ascontiguousarray(X, dtype=np.float32)
     try:
         net.fit(X, y)
