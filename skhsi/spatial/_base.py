@@ -1,7 +1,8 @@
 """Input handling shared by the spatial transformers: cubes in, cubes out."""
 
 import numpy as np
-from sklearn.utils.validation import validate_data
+from sklearn.base import _fit_context
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["CubeMixin"]
 
@@ -13,7 +14,45 @@ class CubeMixin:
     a pixel table with a ``ValueError`` saying why. Values are validated per
     pixel by scikit-learn (finite, numeric, the band count seen in ``fit``);
     float32 input stays float32, anything else becomes float64.
+
+    A transformer implements ``_transform_cube(cube)`` (one validated cube
+    ``(H, W, C)`` in, one cube out) and, when ``fit`` has more to check or
+    learn than the band count, ``_fit_cubes(cubes)``.
     """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters and record the band count.
+
+        Parameters
+        ----------
+        X : array-like of shape (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._fit_cubes(self._validate_cubes(X, reset=True)[0])
+        return self
+
+    def _fit_cubes(self, cubes):
+        return self
+
+    def transform(self, X):
+        """Transform every cube; a batch ``(N, H, W, C)`` gives a batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (H, W, C) or (N, H, W, C)
+
+        Returns
+        -------
+        ndarray of shape (H', W', K) or (N, H', W', K)
+        """
+        check_is_fitted(self)
+        cubes, batched = self._validate_cubes(X, reset=False)
+        return self._cubes_back([self._transform_cube(cube) for cube in cubes], batched)
 
     def _validate_cubes(self, X, *, reset):
         arr = X if hasattr(X, "ndim") else np.asarray(X)

@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from scipy import ndimage
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -46,23 +46,10 @@ class SobelEdges(CubeMixin, TransformerMixin, BaseEstimator):
     def __init__(self, *, direction=True):
         self.direction = direction
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the band count. ``X``: a cube ``(H, W, C)`` or a batch ``(N, H, W, C)``."""
-        self._validate_cubes(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """``(..., H, W, C)`` -> ``(..., H, W, 2 C)`` (or ``C`` without the direction)."""
-        check_is_fitted(self)
-        cubes, batched = self._validate_cubes(X, reset=False)
-        out = []
-        for cube in cubes:
-            gy = _sobel(cube, axis=0)
-            gx = _sobel(cube, axis=1)
-            parts = [np.hypot(gx, gy)] + ([np.arctan2(gy, gx)] if self.direction else [])
-            out.append(np.concatenate(parts, axis=-1))
-        return self._cubes_back(out, batched)
+    def _transform_cube(self, cube):
+        gy, gx = _sobel(cube, axis=0), _sobel(cube, axis=1)
+        parts = [np.hypot(gx, gy)] + ([np.arctan2(gy, gx)] if self.direction else [])
+        return np.concatenate(parts, axis=-1)
 
     def get_feature_names_out(self, input_features=None):
         """``sobel_mag_<band>`` (and ``sobel_dir_<band>``) for every band."""
@@ -139,9 +126,7 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
         self.mode = mode
         self.trainable = trainable
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the kernels and record the band count."""
+    def _fit_cubes(self, cubes):
         if self.kernels is None:
             if self.kernel_size % 2 == 0:
                 raise ValueError(f"kernel_size must be odd; got {self.kernel_size}.")
@@ -160,19 +145,11 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
         if not np.all(np.isfinite(kernels)):
             raise ValueError("kernels must be finite; got NaN or inf.")
         self.kernels_ = np.ascontiguousarray(kernels)
-        self._validate_cubes(X, reset=True)
         return self
 
-    def transform(self, X):
-        """``(..., H, W, C)`` -> ``(..., H, W, n_kernels * C)``."""
-        check_is_fitted(self)
-        cubes, batched = self._validate_cubes(X, reset=False)
-        out = []
-        for cube in cubes:
-            filtered = [ndimage.correlate(cube, kernel[:, :, None], mode=self.mode)
-                        for kernel in self.kernels_]
-            out.append(np.concatenate(filtered, axis=-1))
-        return self._cubes_back(out, batched)
+    def _transform_cube(self, cube):
+        return np.concatenate([ndimage.correlate(cube, kernel[:, :, None], mode=self.mode)
+                               for kernel in self.kernels_], axis=-1)
 
     def _as_module(self):
         from ..nn._spatial import BandConv
@@ -181,7 +158,9 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
         return BandConv(self.kernels_, mode=self.mode)
 
     def _from_module(self, module):
-        self.kernels_ = module.kernels.detach().cpu().numpy().astype(np.float64)
+        from ..nn import as_numpy
+
+        self.kernels_ = as_numpy(module.kernels).astype(np.float64)
 
 
 def _window_view(cube, size, stride):
@@ -232,32 +211,19 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
         self.padding = padding
         self.method = method
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the band count."""
-        self._validate_cubes(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """Pool every band; the band count is kept."""
-        check_is_fitted(self)
-        cubes, batched = self._validate_cubes(X, reset=False)
+    def _transform_cube(self, cube):
         stride = self.size if self.stride is None else self.stride
-        out = []
-        for cube in cubes:
-            if self.padding:
-                pad = self.padding
-                mode = "reflect" if min(cube.shape[:2]) > pad else "edge"
-                cube = np.pad(cube, ((pad, pad), (pad, pad), (0, 0)), mode=mode)
-            if min(cube.shape[:2]) < self.size:
-                raise ValueError(
-                    f"Pool2D(size={self.size}) needs images of at least {self.size} x "
-                    f"{self.size} pixels (with padding); got {cube.shape[:2]}."
-                )
-            windows = _window_view(cube, self.size, stride)
-            reduce = np.max if self.method == "max" else np.mean
-            out.append(reduce(windows, axis=(-2, -1)))
-        return self._cubes_back(out, batched)
+        if self.padding:
+            pad = self.padding
+            mode = "reflect" if min(cube.shape[:2]) > pad else "edge"
+            cube = np.pad(cube, ((pad, pad), (pad, pad), (0, 0)), mode=mode)
+        if min(cube.shape[:2]) < self.size:
+            raise ValueError(
+                f"Pool2D(size={self.size}) needs images of at least {self.size} x "
+                f"{self.size} pixels (with padding); got {cube.shape[:2]}."
+            )
+        reduce = np.max if self.method == "max" else np.mean
+        return reduce(_window_view(cube, self.size, stride), axis=(-2, -1))
 
 
 class Upsample2D(CubeMixin, TransformerMixin, BaseEstimator):
@@ -291,17 +257,7 @@ class Upsample2D(CubeMixin, TransformerMixin, BaseEstimator):
         self.factor = factor
         self.method = method
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the band count."""
-        self._validate_cubes(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """``(H, W, C)`` -> ``(factor H, factor W, C)``."""
-        check_is_fitted(self)
-        cubes, batched = self._validate_cubes(X, reset=False)
+    def _transform_cube(self, cube):
         order = 1 if self.method == "bilinear" else 0
-        out = [ndimage.zoom(cube, (self.factor, self.factor, 1), order=order, mode="nearest",
-                            grid_mode=True) for cube in cubes]
-        return self._cubes_back(out, batched)
+        return ndimage.zoom(cube, (self.factor, self.factor, 1), order=order, mode="nearest",
+                            grid_mode=True)

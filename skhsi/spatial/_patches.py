@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -47,28 +47,19 @@ class PatchFeatures(CubeMixin, TransformerMixin, BaseEstimator):
     def __init__(self, size=3):
         self.size = size
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check ``size`` and record the band count."""
+    def _fit_cubes(self, cubes):
         if self.size % 2 == 0:
             raise ValueError(f"size must be odd (a window centred on the pixel); got {self.size}.")
-        self._validate_cubes(X, reset=True)
         return self
 
-    def transform(self, X):
-        """``(..., H, W, C)`` -> ``(..., H, W, size * size * C)``."""
-        check_is_fitted(self)
-        cubes, batched = self._validate_cubes(X, reset=False)
+    def _transform_cube(self, cube):
         r = self.size // 2
-        out = []
-        for cube in cubes:
-            mode = "reflect" if min(cube.shape[:2]) > r else "edge"
-            padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode=mode)
-            windows = np.lib.stride_tricks.sliding_window_view(
-                padded, (self.size, self.size), axis=(0, 1))  # (H, W, C, k, k)
-            out.append(np.ascontiguousarray(windows.transpose(0, 1, 3, 4, 2))
-                       .reshape(cube.shape[0], cube.shape[1], -1))
-        return self._cubes_back(out, batched)
+        mode = "reflect" if min(cube.shape[:2]) > r else "edge"
+        padded = np.pad(cube, ((r, r), (r, r), (0, 0)), mode=mode)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            padded, (self.size, self.size), axis=(0, 1))  # (H, W, C, k, k)
+        return (np.ascontiguousarray(windows.transpose(0, 1, 3, 4, 2))
+                .reshape(cube.shape[0], cube.shape[1], -1))
 
     def get_feature_names_out(self, input_features=None):
         """``patch_<row offset>_<column offset>_<band>``."""
