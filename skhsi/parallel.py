@@ -5,9 +5,10 @@ A fitted skhsi estimator's per-pixel methods (``anomaly_score``,
 a dask array block by block: :func:`map_blocks` keeps the band axis in one
 chunk and maps the method over the spatial chunks, giving a lazy dask array
 with the input's leading shape. It reads the estimator's declared sample
-layout: pixel nodes need nothing from their neighbours; image nodes (the
-spatial autoencoders) get blocks that overlap by their reach, aligned to
-their pooling grid, so the result equals the in-memory one. Anything that makes a dask array works as input, e.g.
+layout: pixel nodes need nothing from their neighbours; image and patch
+nodes (the spatial autoencoders) get blocks that overlap by their reach,
+aligned to their pooling grid, so the result equals the in-memory one.
+Anything that makes a dask array works as input, e.g.
 ``dask.array.from_array(read_envi(path).cube, chunks=(512, 512, -1))`` on a
 memory-mapped ENVI file. For parameter searches over many machines, joblib's
 dask or ray backends run ``GridSearchCV`` with skhsi estimators unchanged

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._layers import MaskedConv2d, SeededDropout, init_weights, make_attention
+from ._layers import MaskedConv2d, SeededDropout, make_attention
 
 __all__ = [
     "BlindSpotAutoencoder",

@@ -41,7 +41,7 @@ def init_weights(module, method="glorot", *, generator=None, negative_slope=0.01
                 continue
             weight = layer.weight
             fan_in = weight[0].numel()
-            fan_out = weight.shape[0] * weight[0, 0].numel() if weight.ndim > 2 else weight.shape[0]
+            fan_out = weight.shape[0] * (weight[0, 0].numel() if weight.ndim > 2 else 1)
             if isinstance(layer, nn.ConvTranspose2d):
                 fan_in, fan_out = fan_out, fan_in
             if method == "glorot":

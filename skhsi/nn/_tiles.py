@@ -35,7 +35,8 @@ def reflect_indices(start, stop, size):
 
 
 def tile_size_for(cubes, tile, multiple):
-    """The training tile side: ``tile``, at most the smallest cube side, a multiple of ``multiple``."""
+    """The training tile side: ``tile``, at most the smallest cube side, a multiple of
+    ``multiple``."""
     smallest = min(min(c.shape[0], c.shape[1]) for c in cubes)
     side = min(int(tile), smallest)
     side -= side % multiple

@@ -18,9 +18,10 @@ class SobelEdges(CubeMixin, TransformerMixin, BaseEstimator):
     """Sobel edge magnitude and direction of every band.
 
     Each band is filtered on its own with the two 3 x 3 Sobel kernels
-    (reflect borders, as ``scipy.ndimage.sobel`` of the band); the output holds, per band, the gradient magnitude
-    ``sqrt(gx^2 + gy^2)`` and, with ``direction=True``, its direction
-    ``atan2(gy, gx)`` in radians (rows down, columns right).
+    (reflect borders, as ``scipy.ndimage.sobel`` of the band); the output
+    holds, per band, the gradient magnitude ``sqrt(gx^2 + gy^2)`` and, with
+    ``direction=True``, its direction ``atan2(gy, gx)`` in radians (rows
+    down, columns right).
 
     Parameters
     ----------
