@@ -39,7 +39,7 @@ FAST = {
     "SobelEdges": {},
     "BandConvolution": dict(kernels=np.stack([np.eye(3), np.ones((3, 3))])),
     "Pool2D": dict(size=3, stride=2, padding=1, method="mean"),
-    "Upsample2D": dict(factor=2),
+    "Upsample2D": [dict(factor=2), dict(factor=3, method="transposed")],
     "PatchFeatures": dict(size=3),
 }
 METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predict_proba")

@@ -227,16 +227,30 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
         return reduce(_window_view(cube, self.size, stride), axis=(-2, -1))
 
 
-class Upsample2D(CubeMixin, TransformerMixin, BaseEstimator):
-    """Enlarge every band by an integer ``factor``: nearest or bilinear interpolation.
+class Upsample2D(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
+    """Enlarge every band by an integer ``factor``: interpolation or a learned transposed conv.
 
-    The counterpart of :class:`Pool2D` (``scipy.ndimage.zoom``; ``order=0``
-    for nearest, ``order=1`` for bilinear, on the pixel-centre grid).
+    The counterpart of :class:`Pool2D`. ``"nearest"`` and ``"bilinear"``
+    interpolate on the pixel-centre grid (edges replicated, as
+    ``torch.nn.functional.interpolate`` with ``align_corners=False``);
+    ``"transposed"`` is a transposed convolution with stride ``factor`` and one
+    ``2 factor - factor % 2`` kernel shared by the bands, which starts as
+    bilinear interpolation (``kernel_``, the usual start of a learned
+    upsampler; in the interior it equals ``"bilinear"``, at the border the
+    missing neighbours count as zeros) and, with ``trainable=True``, is
+    trained end to end in front of an image head.
 
     Parameters
     ----------
     factor : int, default=2
-    method : {"bilinear", "nearest"}, default="bilinear"
+    method : {"bilinear", "nearest", "transposed"}, default="bilinear"
+    trainable : bool, default=False
+        Only with ``method="transposed"``.
+
+    Attributes
+    ----------
+    kernel_ : ndarray of shape (k, k) or None
+        The transposed convolution's kernel (``None`` for interpolation).
 
     Examples
     --------
@@ -249,16 +263,47 @@ class Upsample2D(CubeMixin, TransformerMixin, BaseEstimator):
            [0., 0., 1., 1.]])
     """
 
+    sample_layout = "image"
+
     _parameter_constraints = {
         "factor": [Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions({"bilinear", "nearest"})],
+        "method": [StrOptions({"bilinear", "nearest", "transposed"})],
+        "trainable": ["boolean"],
     }
 
-    def __init__(self, factor=2, *, method="bilinear"):
+    def __init__(self, factor=2, *, method="bilinear", trainable=False):
         self.factor = factor
         self.method = method
+        self.trainable = trainable
+
+    def _fit_cubes(self, cubes):
+        if self.trainable and self.method != "transposed":
+            raise ValueError(f"method={self.method!r} has nothing to train; trainable=True "
+                             "needs method='transposed'.")
+        from ..nn import as_numpy
+        from ..nn._spatial import bilinear_kernel
+
+        self.kernel_ = (as_numpy(bilinear_kernel(self.factor)).astype(np.float64)
+                        if self.method == "transposed" else None)
+        return self
 
     def _transform_cube(self, cube):
-        order = 1 if self.method == "bilinear" else 0
-        return ndimage.zoom(cube, (self.factor, self.factor, 1), order=order, mode="nearest",
-                            grid_mode=True)
+        if self.method != "transposed":  # float64 stays float64
+            order = 1 if self.method == "bilinear" else 0
+            return ndimage.zoom(cube, (self.factor, self.factor, 1), order=order,
+                                mode="nearest", grid_mode=True)
+        from ..nn import apply_module
+
+        out = apply_module(self._as_module(), cube[None], batch_size=1, device="cpu")
+        return out[0].astype(cube.dtype, copy=False)
+
+    def _as_module(self):
+        from ..nn._spatial import BandUpsample
+
+        check_is_fitted(self)
+        return BandUpsample(self.factor, self.method, self.kernel_).eval()
+
+    def _from_module(self, module):
+        from ..nn import as_numpy
+
+        self.kernel_ = as_numpy(module.kernel).astype(np.float64)

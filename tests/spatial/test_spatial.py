@@ -11,7 +11,8 @@ from skhsi.spatial import BandConvolution, PatchFeatures, Pool2D, SobelEdges, Up
 TRANSFORMERS = [SobelEdges(), SobelEdges(direction=False), BandConvolution(np.ones((3, 3))),
                 BandConvolution(np.stack([np.eye(3), np.ones((3, 3))]), mode="nearest"),
                 Pool2D(), Pool2D(3, stride=1, padding=1, method="mean"), Upsample2D(),
-                Upsample2D(3, method="nearest"), PatchFeatures(), PatchFeatures(5)]
+                Upsample2D(3, method="nearest"), Upsample2D(method="transposed"),
+                PatchFeatures(), PatchFeatures(5)]
 IDS = [repr(t) for t in TRANSFORMERS]
 
 
@@ -158,3 +159,34 @@ def test_learned_convolution_cannot_feed_a_pixel_head(cube):
                          DeepSVDD(max_epochs=1, n_rff=16, hidden=4, rep_dim=2, device="cpu"))
     with pytest.raises(ValueError, match="image step in front of a pixel head"):
         pipe.fit(cube)
+
+
+@pytest.mark.parametrize("method, factor", [("nearest", 2), ("bilinear", 2), ("bilinear", 3),
+                                            ("transposed", 2), ("transposed", 3)])
+def test_upsampling_module_equals_the_transform(cube, method, factor):
+    import torch
+
+    up = Upsample2D(factor, method=method).fit(cube)
+    with torch.no_grad():
+        out = up._as_module()(torch.as_tensor(cube[None], dtype=torch.float32)).numpy()[0]
+    np.testing.assert_allclose(out, up.transform(cube), rtol=1e-5, atol=1e-5)
+
+
+def test_transposed_upsampling_starts_as_bilinear_inside_and_learns(cube):
+    from skhsi.anomaly import AutoencoderDetector
+    from skhsi.pipeline import make_pipeline
+
+    for factor in (2, 3):
+        bilinear = Upsample2D(factor).fit_transform(cube)
+        transposed = Upsample2D(factor, method="transposed").fit_transform(cube)
+        inner = slice(2 * factor, -2 * factor)
+        np.testing.assert_allclose(transposed[inner, inner], bilinear[inner, inner], atol=1e-5)
+    with pytest.raises(ValueError, match="needs method='transposed'"):
+        Upsample2D(trainable=True).fit(cube)
+    pipe = make_pipeline(Upsample2D(method="transposed", trainable=True),
+                         AutoencoderDetector(spatial=True, hidden=4, max_epochs=3, tile_size=8,
+                                             random_state=0, device="cpu"))
+    start = Upsample2D(method="transposed").fit(cube).kernel_
+    pipe.fit(cube)
+    assert not np.allclose(pipe[0].kernel_, start)
+    assert pipe.anomaly_score(cube).shape == (24, 20)
