@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .base import ModuleStepMixin, SpectralMixin, as_pixels
 from .nn import _patches, _train
@@ -123,16 +123,23 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         cubes of different sizes. A pixel table is refused: the node needs the
         spatial neighbours of every pixel.
 
+        In ``fit`` (``reset=True``) every value is validated by scikit-learn.
+        For scoring, the band count and dtype are checked here and the values
+        (NaN, infinity) by the tiled inference as it reads each tile, so that
+        a memory-mapped cube is never read whole just to be validated.
+
         Returns
         -------
         cubes : list of ndarray (H, W, C), float32 or float64
         kind : {"cube", "batch", "list"}
         """
         items, kind = self._split_images(X)
+        if not reset:  # scoring: checked here by shape and dtype, tile by tile for values
+            return [_check_scoring_cube(self, item) for item in items], kind
         cubes = []
         for i, item in enumerate(items):
             pixels = validate_data(self, np.asarray(item).reshape(-1, item.shape[-1]),
-                                   reset=reset and i == 0, dtype=[np.float64, np.float32])
+                                   reset=i == 0, dtype=[np.float64, np.float32])
             cubes.append(pixels.reshape(item.shape[:2] + (pixels.shape[1],)))
         return cubes, kind
 
@@ -338,3 +345,21 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         self.history_ = _train.history_as_list(self.net_)
         self._trained(objective)
         return self
+
+
+def _check_scoring_cube(estimator, cube):
+    """A cube to score: numeric, with the band count seen in ``fit`` (values: per tile)."""
+    check_is_fitted(estimator)
+    name = type(estimator).__name__
+    if cube.shape[-1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {cube.shape[-1]} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    dtype = np.asarray(cube[:0, :0]).dtype
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise ValueError(f"{name} expects real numeric cubes; got dtype {dtype}.")
+    if 0 in cube.shape:
+        raise ValueError(f"{name} got an empty cube of shape {cube.shape}.")
+    return cube
+

@@ -21,7 +21,10 @@ def patch_windows(cube, size):
     """A view ``(H, W, size, size, C)`` of the windows centred on every pixel of ``cube``."""
     r = size // 2
     mode = "reflect" if min(cube.shape[:2]) > r else "edge"
-    padded = np.pad(np.asarray(cube, dtype=np.float32), ((r, r), (r, r), (0, 0)), mode=mode)
+    values = np.asarray(cube, dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise ValueError("Input contains NaN or infinity; skhsi scores finite values only.")
+    padded = np.pad(values, ((r, r), (r, r), (0, 0)), mode=mode)
     view = np.lib.stride_tricks.sliding_window_view(padded, (size, size), axis=(0, 1))
     return view.transpose(0, 1, 3, 4, 2)  # (H, W, k, k, C)
 

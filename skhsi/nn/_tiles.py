@@ -143,4 +143,9 @@ def _read(cube, rows, cols):
     r_lo, r_hi = rows.min(), rows.max() + 1
     c_lo, c_hi = cols.min(), cols.max() + 1
     slab = np.asarray(cube[r_lo:r_hi, c_lo:c_hi], dtype=np.float32)
+    if not np.isfinite(slab).all():
+        raise ValueError(
+            f"Input contains NaN or infinity (rows {r_lo}-{r_hi - 1}, columns "
+            f"{c_lo}-{c_hi - 1}); skhsi scores finite values only."
+        )
     return slab[rows - r_lo][:, cols - c_lo]

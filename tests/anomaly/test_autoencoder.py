@@ -184,3 +184,13 @@ def test_spatial_detectors_find_the_synthetic_targets(scene):
     for params in ({}, {"blind_spot": True}):
         det = AutoencoderDetector(**{**SPATIAL, "max_epochs": 10, **params}).fit(scene.cube)
         assert roc_auc(scene.mask, det.anomaly_score(scene.cube)) > 0.8
+
+
+def test_nan_in_a_scored_cube_is_a_clear_error(scene):
+    det = AutoencoderDetector(**SPATIAL).fit(scene.cube)
+    bad = scene.cube.copy()
+    bad[30, 20, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        det.anomaly_score(bad)
+    with pytest.raises(ValueError, match="real numeric"):
+        det.anomaly_score(scene.cube.astype(complex))
