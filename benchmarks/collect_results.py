@@ -224,7 +224,7 @@ def target_tiled_memory(text):
     rows = tables_under(text)[0]
     peaks = [number(r["peak RSS (MB)"]) for r in rows]
     sizes = [number(r["on disk (GB)"]) for r in rows]
-    diffs = [float(d) for d in re.findall(r"tiles of \d+: ([0-9.e+-]+)", text)]
+    diffs = [float(d) for d in re.findall(r"tiles of \d+: (\d[\d.]*e[+-]?\d+)", text)]
     met = max(peaks) <= 1.5 * min(peaks) and max(peaks) < 1000 * max(sizes) and \
         all(d < 1e-4 for d in diffs)
     return met, (f"tiled scoring of memory-mapped cubes from {min(sizes):.2f} to "
