@@ -14,7 +14,10 @@ SHARED_DATA = Path(
     os.environ.get("SKHSI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
 #: Benchmark scene names and their files in ``shared/data/had``.
-HAD_FILES = {"hydice": "HYDICE_data.mat", "sandiego": "sandiego_plane.mat"}
+HAD_FILES = {"hydice": "HYDICE_data.mat", "sandiego": "sandiego_plane.mat",
+             "abu-airport-2": "abu-airport-2.mat", "abu-airport-4": "abu-airport-4.mat",
+             "abu-beach-1": "abu-beach-1.mat", "abu-beach-2": "abu-beach-2.mat",
+             "abu-urban-1": "abu-urban-1.mat", "abu-urban-3": "abu-urban-3.mat"}
 
 
 def load_scene(name):

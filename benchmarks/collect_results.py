@@ -3,7 +3,8 @@
 The output starts with a short introduction and one line per target, each
 checked against the numbers in the results files (parsed from their tables,
 never typed in here), then has one section per benchmark, in the order
-detection, throughput, reduction, selection, envi_read, robustness: the command that
+detection, throughput, reduction, selection, envi_read, robustness, autoencoders,
+tiled_memory: the command that
 regenerates it and the results file itself, its headings one level down.
 
 Usage::
@@ -27,6 +28,8 @@ SECTIONS = {
     "selection": "python benchmarks/bench_selection.py --threads 1",
     "envi_read": "python benchmarks/bench_envi_read.py --size-gb 2",
     "robustness": "python benchmarks/bench_robustness.py",
+    "autoencoders": "python benchmarks/bench_autoencoders.py --threads 2",
+    "tiled_memory": "python benchmarks/bench_tiled_memory.py",
 }
 
 
@@ -206,10 +209,35 @@ def target_robustness(text):
                           f"scenes){lost}")
 
 
+def target_autoencoders(text):
+    rows = {r["detector"]: r for r in tables_under(text)[0]}
+    rx = number(rows["skhsi `RXDetector` (global RX)"]["mean"])
+    best_name, best = max(((name, number(r["mean"])) for name, r in rows.items()
+                           if name.startswith("skhsi ") and "RX" not in name),
+                          key=lambda item: item[1])
+    return best >= rx, (f"the best skhsi autoencoder ({best_name[len('skhsi '):]}) reaches a "
+                        f"mean ROC AUC over the scenes of {best:.4f}, against {rx:.4f} for "
+                        "global RX")
+
+
+def target_tiled_memory(text):
+    rows = tables_under(text)[0]
+    peaks = [number(r["peak RSS (MB)"]) for r in rows]
+    sizes = [number(r["on disk (GB)"]) for r in rows]
+    diffs = [float(d) for d in re.findall(r"tiles of \d+: (\d[\d.]*e[+-]?\d+)", text)]
+    met = max(peaks) <= 1.5 * min(peaks) and max(peaks) < 1000 * max(sizes) and \
+        all(d < 1e-4 for d in diffs)
+    return met, (f"tiled scoring of memory-mapped cubes from {min(sizes):.2f} to "
+                 f"{max(sizes):.2f} GB peaks at {min(peaks):.0f} to {max(peaks):.0f} MB (flat "
+                 f"within 1.5x, under the largest cube's size); tiled = whole image within "
+                 f"{max(diffs) if diffs else float('nan'):.1e}")
+
+
 TARGETS = (("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),
-           ("selection", target_selection), ("envi_read", target_envi))
+           ("selection", target_selection), ("envi_read", target_envi),
+           ("autoencoders", target_autoencoders), ("tiled_memory", target_tiled_memory))
 
 
 # ---------------------------------------------------------------------------

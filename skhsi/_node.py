@@ -29,8 +29,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .base import ModuleStepMixin, SpectralMixin
-from .nn import _train
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .base import ModuleStepMixin, SpectralMixin, as_pixels
+from .nn import _patches, _train
+from .nn._patches import apply_patch_module
+from .nn._tiles import apply_image_module
 
 __all__ = ["TorchNode", "TRAINING_PARAMETER_CONSTRAINTS"]
 
@@ -92,14 +96,147 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         return self
 
     def _start_fit(self, X, y):
-        pixels, lead = self._validate_spectral(X, reset=True)
-        targets = self._targets(y, lead, pixels.shape[0])
+        if self.sample_layout == "pixel":
+            data, lead = self._validate_spectral(X, reset=True)
+            targets = self._targets(y, lead, data.shape[0])
+        else:
+            data, _ = self._validate_images(X, reset=True)
+            targets = self._targets(y, None, None)
         self._seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=3)
         self.net_ = None
         self.history_ = []
-        self._fit_statistics(pixels, targets)
-        return pixels, targets
+        self._fit_statistics(data, targets)
+        return data, targets
+
+    def _training_input(self, X):
+        """``X`` as phase 2 trains on it: a pixel table, or a list of cubes (image layout)."""
+        if self.sample_layout == "pixel":
+            return np.asarray(as_pixels(X)[0])
+        return self._split_images(X)[0]
+
+    # -- image-layout input --------------------------------------------------------
+    def _validate_images(self, X, *, reset):
+        """Validated cubes of an image-layout node, and how to give results back.
+
+        ``X`` is one cube ``(H, W, C)``, a batch ``(N, H, W, C)`` or a list of
+        cubes of different sizes. A pixel table is refused: the node needs the
+        spatial neighbours of every pixel.
+
+        In ``fit`` (``reset=True``) every value is validated by scikit-learn.
+        For scoring, the band count and dtype are checked here and the values
+        (NaN, infinity) by the tiled inference as it reads each tile, so that
+        a memory-mapped cube is never read whole just to be validated.
+
+        Returns
+        -------
+        cubes : list of ndarray (H, W, C), float32 or float64
+        kind : {"cube", "batch", "list"}
+        """
+        items, kind = self._split_images(X)
+        if not reset:  # scoring: checked here by shape and dtype, tile by tile for values
+            return [_check_scoring_cube(self, item) for item in items], kind
+        cubes = []
+        for i, item in enumerate(items):
+            pixels = validate_data(self, np.asarray(item).reshape(-1, item.shape[-1]),
+                                   reset=i == 0, dtype=[np.float64, np.float32])
+            cubes.append(pixels.reshape(item.shape[:2] + (pixels.shape[1],)))
+        return cubes, kind
+
+    def _split_images(self, X):
+        """The cubes of ``X`` (unvalidated) and the kind of container they came in."""
+        if isinstance(X, (list, tuple)):
+            items, kind = list(X), "list"
+            if not items:
+                raise ValueError(f"{type(self).__name__} got an empty list of cubes.")
+        else:
+            arr = X if hasattr(X, "ndim") else np.asarray(X)
+            if arr.ndim == 3:
+                items, kind = [arr], "cube"
+            elif arr.ndim == 4:
+                items, kind = list(arr), "batch"
+            else:
+                raise ValueError(
+                    f"{type(self).__name__} works on images (sample_layout="
+                    f"{self.sample_layout!r}): expected a cube (H, W, C), a batch of cubes "
+                    f"(N, H, W, C) or a list of cubes; got a {arr.ndim}-D array of shape "
+                    f"{arr.shape}. A pixel table has no spatial neighbours."
+                )
+        cubes = []
+        for i, item in enumerate(items):
+            item = item if hasattr(item, "ndim") else np.asarray(item)
+            if item.ndim != 3:
+                raise ValueError(
+                    f"{type(self).__name__} expects cubes (H, W, C); item {i} has shape "
+                    f"{np.shape(item)}."
+                )
+            cubes.append(item)
+        return cubes, kind
+
+    # -- spatial inference ------------------------------------------------------------
+    def _spatial_reach(self):
+        """``(halo, multiple)``: how far an output reaches and the grid tiles align to.
+
+        Image nodes read them from their module (``receptive_radius``,
+        ``size_multiple``); patch nodes reach ``patch_size // 2``; pixel nodes
+        reach nothing (``None``). Tiled inference and dask scoring use it.
+        """
+        if self.sample_layout == "pixel":
+            return None
+        if self.sample_layout == "patch":
+            return self.patch_size // 2, 1
+        module = self.module_
+        multiple = module.size_multiple
+        return -(-module.receptive_radius // multiple) * multiple, multiple
+
+    def _map_cubes(self, module, cubes, batch_size):
+        """Outputs of ``module`` over each cube by the node's layout, in flat memory.
+
+        ``"image"``: overlapping tiles of ``tile_size`` with the halo of
+        :meth:`_spatial_reach`; ``"patch"``: the window of every pixel,
+        ``batch_size`` windows at a time.
+        """
+        device, precision = self._inference_device(), self.precision
+        if self.sample_layout == "patch":
+            return [apply_patch_module(module, cube, size=self.patch_size,
+                                       batch_size=batch_size, device=device,
+                                       precision=precision) for cube in cubes]
+        halo, multiple = self._spatial_reach()
+        return [apply_image_module(module, cube, tile=self.tile_size, halo=halo,
+                                   multiple=multiple, device=device, precision=precision)
+                for cube in cubes]
+
+    def _patch_samples(self, cubes, targets=None, *, seed, max_samples=None):
+        """Training windows of a patch node: every pixel's, or ``max_samples`` drawn at random.
+
+        ``targets`` is a list of per-cube maps (or None); pixels whose target
+        is negative are left out (a label of -1 marks an unlabelled pixel).
+        """
+        positions, values = [], []
+        for i, cube in enumerate(cubes):
+            rows, cols = np.meshgrid(np.arange(cube.shape[0]), np.arange(cube.shape[1]),
+                                     indexing="ij")
+            keep = np.ones(rows.shape, dtype=bool) if targets is None else targets[i] >= 0
+            positions.append(np.column_stack([np.full(keep.sum(), i), rows[keep], cols[keep]]))
+            if targets is not None:
+                values.append(targets[i][keep])
+        positions = np.concatenate(positions)
+        values = None if targets is None else np.concatenate(values)
+        if max_samples is not None and len(positions) > max_samples:
+            rows = np.sort(np.random.default_rng(seed).choice(len(positions), max_samples,
+                                                              replace=False))
+            positions = positions[rows]
+            values = None if values is None else values[rows]
+        return _patches.PatchSamples(cubes, self.patch_size, positions, values)
+
+    @staticmethod
+    def _images_back(maps, kind):
+        """Per-cube results in the shape the input came in."""
+        if kind == "cube":
+            return maps[0]
+        if kind == "batch":
+            return np.stack(maps)
+        return maps
 
     def _phase2_seed(self):
         """Seed of phase 2's shuffling (the second of the three drawn seeds)."""
@@ -119,9 +256,19 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
     def _make_criterion(self):  # pragma: no cover - every subclass implements it
         raise NotImplementedError
 
-    def _objective_module(self):
-        """The module whose ``objective_inputs`` (or output) feed the criterion."""
-        return self.module_
+    def _objective(self, y):
+        """What phase 2 trains: ``(module, targets)``.
+
+        ``module``'s ``objective_inputs`` (or output) feed the criterion with
+        ``targets``; the default trains ``module_`` on ``y`` as given. A node
+        whose objective wraps its module (a decoder for reconstruction, a
+        classifier head) or encodes its targets returns those instead.
+        """
+        return self.module_, y
+
+    def _trained(self, objective):
+        """After phase 2: keep what training changed (``objective`` is the trained module)."""
+        return self
 
     def _extra_callbacks(self):
         """Node-specific skorch callbacks, as ``(name, callback)`` pairs."""
@@ -183,16 +330,36 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
     def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
         """Phase 2: train ``prefix`` + this node's objective module on ``X``."""
         X, y = self._training_subset(X, y, seed)
+        objective, targets = self._objective(y)
         self.net_ = _train.fit_objective(
             list(prefix),
-            self._objective_module(),
+            objective,
             self._make_criterion(),
             X,
-            y,
+            targets,
             seed=seed,
             validation=validation,
             extra_callbacks=self._extra_callbacks(),
             **self._training_kwargs(),
         )
         self.history_ = _train.history_as_list(self.net_)
+        self._trained(objective)
         return self
+
+
+def _check_scoring_cube(estimator, cube):
+    """A cube to score: numeric, with the band count seen in ``fit`` (values: per tile)."""
+    check_is_fitted(estimator)
+    name = type(estimator).__name__
+    if cube.shape[-1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {cube.shape[-1]} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    dtype = np.asarray(cube[:0, :0]).dtype
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise ValueError(f"{name} expects real numeric cubes; got dtype {dtype}.")
+    if 0 in cube.shape:
+        raise ValueError(f"{name} got an empty cube of shape {cube.shape}.")
+    return cube
+

@@ -22,7 +22,8 @@ __all__ = ["save_weights", "load_weights"]
 
 _FORMAT = "skhsi-weights-1"
 _ALLOWED_MODULES = ("skhsi.anomaly", "skhsi.preprocessing", "skhsi.decomposition",
-                    "skhsi.selection", "skhsi.classification", "skhsi.pipeline")
+                    "skhsi.selection", "skhsi.classification", "skhsi.spatial",
+                    "skhsi.pipeline")
 
 
 def save_weights(estimator, path):

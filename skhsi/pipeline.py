@@ -25,6 +25,13 @@ def _is_head(step):
     return isinstance(step, TorchNode)
 
 
+def _fits_in_chain(step, head):
+    """A step whose torch module can feed the head's: pixel steps anywhere, image
+    steps (spatial convolutions) only in front of an image head."""
+    return isinstance(step, ModuleStepMixin) and (
+        step.sample_layout == "pixel" or head.sample_layout == "image")
+
+
 def _trainable(step):
     return isinstance(step, ModuleStepMixin) and bool(getattr(step, "trainable", False))
 
@@ -109,19 +116,20 @@ class Pipeline(_sk_pipeline.Pipeline):
         head._fit_phase1(Xt, y, **step_params[self.steps[-1][0]])
         if head.max_epochs > 0:
             Xt = self._fit_chain(transformers, inputs, Xt, y, validation_data)
-        head._finish_fit(as_pixels(Xt)[0])
+        head._finish_fit(head._training_input(Xt))
         return self
 
     def _fit_chain(self, transformers, inputs, Xt, y, validation_data):
         head = self._final_estimator
         start = len(transformers)
-        while start > 0 and isinstance(transformers[start - 1][1], ModuleStepMixin):
+        while start > 0 and _fits_in_chain(transformers[start - 1][1], head):
             start -= 1
         frozen_trainable = [name for name, step in transformers[:start] if _trainable(step)]
         if frozen_trainable:
             raise ValueError(
                 f"Steps {frozen_trainable} have trainable=True but sit in front of a step "
-                "without a torch module, so no gradient can reach them."
+                "without a torch module (or an image step in front of a pixel head), so no "
+                "gradient can reach them."
             )
         chain = transformers[start:]
         modules = []
@@ -130,7 +138,7 @@ class Pipeline(_sk_pipeline.Pipeline):
             module.requires_grad_(_trainable(step))
             modules.append(module)
         X_chain = inputs[start] if chain else Xt
-        pixels = np.asarray(as_pixels(X_chain)[0])
+        data = head._training_input(X_chain)
         validation = None
         if validation_data is not None:
             X_valid = validation_data[0]
@@ -138,7 +146,7 @@ class Pipeline(_sk_pipeline.Pipeline):
                 X_valid = step.transform(X_valid)
             validation = head._validation(validation_data, np.asarray(as_pixels(X_valid)[0]))
         y_pixels = None if y is None else np.asarray(y).reshape(-1)
-        head._fit_gradient(pixels, y_pixels, prefix=modules, seed=head._phase2_seed(),
+        head._fit_gradient(data, y_pixels, prefix=modules, seed=head._phase2_seed(),
                            validation=validation)
         for (_, step), module in zip(chain, modules):
             module.requires_grad_(True)

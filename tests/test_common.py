@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skhsi.anomaly import DeepSVDD, QuantileBinaryDecider, RXDetector
+from skhsi.anomaly import (
+    AutoencoderDetector,
+    DeepSVDD,
+    QuantileBinaryDecider,
+    RXDetector,
+    VAEDetector,
+)
 from skhsi.classification import SpectralMLPClassifier
 from skhsi.decomposition import TrainablePCA
 from skhsi.preprocessing import (
@@ -39,11 +45,17 @@ ESTIMATORS = [
     ConcreteBandSelector(n_bands=2, use_hard_inference=False, max_epochs=2, batch_size=64,
                          device="cpu", random_state=0),
     SpectralMLPClassifier(hidden=16, max_epochs=10, device="cpu", random_state=0),
+    AutoencoderDetector(hidden=8, dropout=0.1, max_epochs=2, device="cpu", random_state=0),
+    VAEDetector(hidden=8, score_type="both", max_epochs=2, device="cpu", random_state=0),
 ]
 
 _ANY_WIDTH = "score maps of any size are thresholded: a map's width is not a feature count"
 _ONE_IMAGE = "a 1-D vector of pixel scores is one image and is thresholded as such"
+_FLOAT32_ROWS = ("float32 matrix products differ in the last bits with the number of rows "
+                 "(BLAS blocking); differences are ~1e-6 relative")
 _EXPECTED = {
+    "AutoencoderDetector": {"check_methods_subset_invariance": _FLOAT32_ROWS},
+    "VAEDetector": {"check_methods_subset_invariance": _FLOAT32_ROWS},
     "QuantileBinaryDecider": {
         "check_n_features_in_after_fitting": _ANY_WIDTH,
         "check_transformer_general": _ANY_WIDTH,
@@ -54,12 +66,7 @@ _EXPECTED = {
             "pixels gets another threshold"
         ),
     },
-    "DeepSVDD": {
-        "check_methods_subset_invariance": (
-            "float32 matrix products differ in the last bits with the number of rows "
-            "(BLAS blocking); differences are ~1e-6 relative"
-        ),
-    },
+    "DeepSVDD": {"check_methods_subset_invariance": _FLOAT32_ROWS},
 }
 
 

@@ -46,3 +46,19 @@ def test_errors(fitted, real):
         map_blocks(fitted.anomaly_score, real)
     with pytest.raises(ValueError, match="got 1-D"):
         map_blocks(fitted.anomaly_score, da.zeros(5))
+
+
+def test_spatial_detector_block_wise_equals_in_memory(real):
+    """An image-layout node gets overlapping blocks aligned to its pooling grid."""
+    from skhsi.anomaly import AutoencoderDetector
+
+    crop = real[:60, :50].astype(np.float32)
+    for params in ({"n_layers": 2}, {"blind_spot": True}):
+        det = AutoencoderDetector(spatial=True, hidden=8, max_epochs=1, tile_size=16,
+                                  random_state=0, device="cpu", **params).fit(crop)
+        lazy = map_blocks(det.anomaly_score, da.from_array(crop, chunks=(21, 17, 200)))
+        assert lazy.shape == (60, 50) and lazy.numblocks[0] > 1 and lazy.numblocks[1] > 1
+        np.testing.assert_allclose(lazy.compute(), det.anomaly_score(crop), rtol=1e-5,
+                                   atol=1e-5)
+        with pytest.raises(ValueError, match="expects one cube"):
+            map_blocks(det.anomaly_score, da.from_array(crop.reshape(-1, 200)))

@@ -13,7 +13,8 @@ import pytest
 
 from skhsi.persistence import load_weights, save_weights
 
-SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification")
+SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification",
+               "spatial")
 _TRAIN = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 FAST = {
     "BandpassByWavelength": dict(min_wavelength_nm=450, wavelengths=np.linspace(400, 900, 6)),
@@ -25,10 +26,21 @@ FAST = {
     "RXDetector": {},
     "QuantileBinaryDecider": {},
     "DeepSVDD": dict(n_rff=32, hidden=8, rep_dim=4, **_TRAIN),
+    "AutoencoderDetector": [dict(hidden=8, **_TRAIN),
+                            dict(spatial=True, hidden=4, tile_size=8, **_TRAIN),
+                            dict(spatial=True, blind_spot=True, window=5, hidden=4,
+                                 attention="se", tile_size=8, **_TRAIN)],
+    "VAEDetector": [dict(hidden=8, score_type="both", **_TRAIN),
+                    dict(spatial=True, hidden=4, tile_size=8, attention="cbam", **_TRAIN)],
     "TrainablePCA": [dict(n_components=3), dict(n_components=3, whiten=True, **_TRAIN)],
     "LearnableChannelMixer": dict(n_outputs=3, **_TRAIN),
     "ConcreteBandSelector": dict(n_bands=2, **_TRAIN),
     "SpectralMLPClassifier": dict(hidden=8, **_TRAIN),
+    "SobelEdges": {},
+    "BandConvolution": dict(kernels=np.stack([np.eye(3), np.ones((3, 3))])),
+    "Pool2D": dict(size=3, stride=2, padding=1, method="mean"),
+    "Upsample2D": [dict(factor=2), dict(factor=3, method="transposed")],
+    "PatchFeatures": dict(size=3),
 }
 METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predict_proba")
 

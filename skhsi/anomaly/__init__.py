@@ -1,7 +1,8 @@
 """Per-pixel anomaly detectors with scikit-learn's outlier API.
 
 :class:`RXDetector` and :class:`QuantileBinaryDecider` need no torch; the
-detectors with weights (:class:`DeepSVDD`) load torch when first used.
+detectors with weights (:class:`DeepSVDD`, :class:`AutoencoderDetector`,
+:class:`VAEDetector`) load torch when first used.
 """
 
 import importlib
@@ -9,10 +10,12 @@ import importlib
 from ._decider import QuantileBinaryDecider
 from ._rx import RXDetector
 
-__all__ = ["DeepSVDD", "QuantileBinaryDecider", "RXDetector"]
+__all__ = ["AutoencoderDetector", "DeepSVDD", "QuantileBinaryDecider", "RXDetector",
+           "VAEDetector"]
 
 # Detectors with weights, imported on first access so that RX stays torch-free.
-_LAZY = {"DeepSVDD": "._deep_svdd"}
+_LAZY = {"AutoencoderDetector": "._autoencoder", "DeepSVDD": "._deep_svdd",
+         "VAEDetector": "._autoencoder"}
 
 
 def __getattr__(name):

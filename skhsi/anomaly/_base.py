@@ -19,7 +19,8 @@ class SpectralOutlierMixin(SpectralMixin, OutlierMixin):
     scikit-learn), ``decision_function = score_samples - offset_`` is negative
     for anomalies, ``predict`` returns -1 for anomalies and +1 otherwise, and
     ``anomaly_score`` is ``-score_samples``. Cube input gives maps: ``(H, W)``
-    for a cube and ``(N, H, W)`` for a batch.
+    for a cube and ``(N, H, W)`` for a batch; image-layout detectors given a
+    list of cubes return a list of maps.
     """
 
     _contamination_constraint = [Interval(Real, 0, 0.5, closed="right")]
@@ -47,14 +48,20 @@ class SpectralOutlierMixin(SpectralMixin, OutlierMixin):
 
     def score_samples(self, X):
         """Normality score of every pixel (higher = more normal): ``-anomaly_score``."""
-        return -self._map(X)
+        return _each(self._map(X), np.negative)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for anomalies."""
         check_is_fitted(self)
-        return self.score_samples(X) - self.offset_
+        return _each(self.score_samples(X), lambda s: s - self.offset_)
 
     def predict(self, X):
         """-1 for anomalies, +1 for normal pixels, with the input's leading shape."""
-        decision = self.decision_function(X)
-        return np.where(decision < 0, -1, 1)
+        return _each(self.decision_function(X), lambda d: np.where(d < 0, -1, 1))
+
+
+def _each(values, fn):
+    """``fn`` of an array, or of each map of a list (image nodes given a list of cubes)."""
+    if isinstance(values, list):
+        return [fn(v) for v in values]
+    return fn(values)

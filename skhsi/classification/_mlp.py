@@ -150,9 +150,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
             )
         return codes.astype(np.int64)
 
-    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
-        return super()._fit_gradient(X, self._encode(y), prefix=prefix, seed=seed,
-                                     validation=validation)
+    def _objective(self, y):
+        return self.module_, self._encode(y)
 
     def _make_criterion(self):
         return PixelCrossEntropy()

@@ -215,22 +215,19 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _build_module(self, generator=None):
         return self._as_module()
 
-    def _objective_module(self):
-        self._training_module = self._as_module()
-        return self._training_module
+    def _objective(self, y):
+        return self._as_module(), None
+
+    def _trained(self, objective):
+        self._from_module(objective)
+        self.best_epoch_ = int(dict(self.net_.callbacks_)["best_reconstruction"].best_epoch_)
+        return self
 
     def _make_criterion(self):
         return ReconstructionOrthogonalityLoss(self.orthogonality)
 
     def _extra_callbacks(self):
         return [("best_reconstruction", BestReconstruction())]
-
-    def _finish_fit(self, pixels):
-        module = self.__dict__.pop("_training_module", None)
-        if module is not None:
-            self._from_module(module)
-            self.best_epoch_ = int(dict(self.net_.callbacks_)["best_reconstruction"].best_epoch_)
-        return self
 
     def _whitening_scale(self):
         return np.sqrt(np.maximum(self.explained_variance_, self.eps))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 __all__ = ["resolve_device", "make_generator", "apply_module", "as_numpy", "as_tensor",
-           "autocast"]
+           "autocast", "global_rng_untouched"]
 
 
 def resolve_device(device):
@@ -32,6 +32,17 @@ def make_generator(seed):
     generator = torch.Generator()
     generator.manual_seed(int(seed))
     return generator
+
+
+def global_rng_untouched():
+    """Context in which torch's global CPU generator may be used and is restored after.
+
+    Building torch layers draws their default initial weights from the global
+    generator; skhsi re-initialises them from its own generators, and builds
+    them inside this context so that fitting leaves the caller's random state
+    alone.
+    """
+    return torch.random.fork_rng(devices=[])
 
 
 def as_tensor(X, device="cpu"):

@@ -23,6 +23,7 @@ from skorch.callbacks import (
 )
 
 from ._runtime import apply_module, autocast, make_generator, resolve_device
+from ._tiles import ImageTiles, TileEpoch
 
 __all__ = [
     "OPTIMIZERS",
@@ -97,14 +98,20 @@ class ValidationScoring(Callback):
 
 
 class _Net(NeuralNet):
-    """``NeuralNet`` whose forward passes run under autocast for ``precision``.
+    """``NeuralNet`` with mixed precision and weight penalties.
 
     With ``precision="bfloat16"`` the module runs in mixed precision (bfloat16
     needs no loss scaling); the loss is computed in float32 from the outputs.
+    ``l1`` and ``l2`` add ``l1 * sum|w| + l2 * sum w^2`` over the trainable
+    weights (tensors of two or more dimensions: linear and convolution
+    kernels, not biases or norms) to the training loss; both together are
+    the elastic net.
     """
 
-    def __init__(self, *args, precision="float32", **kwargs):
+    def __init__(self, *args, precision="float32", l1=0.0, l2=0.0, **kwargs):
         self.precision = precision
+        self.l1 = l1
+        self.l2 = l2
         super().__init__(*args, **kwargs)
 
     def infer(self, x, **fit_params):
@@ -112,7 +119,15 @@ class _Net(NeuralNet):
             return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return super().get_loss(_to_float32(y_pred), y_true, X=X, training=training)
+        loss = super().get_loss(_to_float32(y_pred), y_true, X=X, training=training)
+        if training and (self.l1 or self.l2):
+            for weight in self.module_.parameters():
+                if weight.requires_grad and weight.ndim > 1:
+                    if self.l1:
+                        loss = loss + self.l1 * weight.abs().sum()
+                    if self.l2:
+                        loss = loss + self.l2 * weight.pow(2).sum()
+        return loss
 
 
 def _to_float32(value):
@@ -147,7 +162,7 @@ def _resolve_optimizer(optimizer):
 def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_size,
                   optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
                   callbacks=None, tensorboard_dir=None, verbose=0, device="cpu", seed=0,
-                  validation=None, extra_callbacks=(), precision="float32"):
+                  validation=None, extra_callbacks=(), precision="float32", l1=0.0, l2=0.0):
     """Train ``prefix`` + ``head`` against ``criterion`` with a skorch ``NeuralNet``.
 
     Submodules that define ``set_epoch(epoch, max_epochs)`` are told the
@@ -167,7 +182,11 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     criterion : torch.nn.Module
         ``criterion(y_pred, y_true)``; ``y_true`` is a placeholder when ``y``
         is None.
-    X : ndarray of shape (n_pixels, n_features)
+    X : ndarray of shape (n_pixels, n_features), or a torch ``Dataset``
+        Pixels (the ``"pixel"`` layout), the random tiles of the ``"image"``
+        layout (an :class:`ImageTiles`, told the epoch at its start) or the
+        windows of the ``"patch"`` layout (a ``PatchSamples``); a dataset
+        yields ``(sample, target)`` pairs and ``y`` is then None.
     y : ndarray or None
     seed : int
         Seeds the shuffling of the training pixels (no global RNG is touched).
@@ -180,6 +199,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         Node-specific monitors (e.g. the Deep SVDD radius).
     precision : {"float32", "bfloat16"}
         ``"bfloat16"`` trains with automatic mixed precision.
+    l1, l2 : float
+        Weight penalties added to the training loss (see ``_Net``).
 
     Returns
     -------
@@ -188,6 +209,8 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
     device = resolve_device(device)
     chain = ObjectiveChain(prefix, head)
     cbs = [("epoch_schedule", EpochSchedule())]
+    if isinstance(X, ImageTiles):
+        cbs.append(("tile_epoch", TileEpoch(X)))
     cbs += [(name, cb) for name, cb in extra_callbacks]
     cbs += [(f"user_{i}", copy.deepcopy(cb)) for i, cb in enumerate(callbacks or [])]
     if verbose:
@@ -227,8 +250,11 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         verbose=int(verbose),
         device=device,
         torch_load_kwargs={"weights_only": True},
+        l1=l1,
+        l2=l2,
     )
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not isinstance(X, torch.utils.data.Dataset):  # tiles and windows come as datasets
+        X = np.ascontiguousarray(X, dtype=np.float32)
     try:
         net.fit(X, y)
     finally:
@@ -237,7 +263,7 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         chain.cpu()
         chain.eval()
     # Writers, file handles and held data are not part of the fitted model.
-    transient = ("tensorboard", "validation", "best")
+    transient = ("tensorboard", "validation", "best", "tile_epoch")
     net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n not in transient]
     net.callbacks = [(n, cb) for n, cb in net.callbacks if n not in transient]
     net.device = "cpu"

@@ -196,17 +196,9 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
                               tau_end=self.tau_end, seed=0 if generator is None else generator,
                               hard_inference=self.use_hard_inference).eval()
 
-    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
-        self._objective = ConcreteAutoencoder(self.module_, self.n_features_in_,
-                                              generator=make_generator(self._seeds[2]))
-        try:
-            super()._fit_gradient(X, None, prefix=prefix, seed=seed, validation=validation)
-        finally:
-            del self._objective
-        return self
-
-    def _objective_module(self):
-        return self._objective
+    def _objective(self, y):
+        return ConcreteAutoencoder(self.module_, self.n_features_in_,
+                                   generator=make_generator(self._seeds[2])), None
 
     def _make_criterion(self):
         return ConcreteLoss(self.distinctness)

@@ -226,7 +226,7 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
         self._sync()
         return self
 
-    def _fit_gradient(self, X, y=None, *, prefix=(), seed=0, validation=None):
+    def _objective(self, y):
         if y is None:
             self.objective_ = "reconstruction"  # of this step's own input
             n_targets, target = self.n_features_in_, None
@@ -234,16 +234,8 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
             self.objective_ = "classification"
             target = LabelEncoder().fit_transform(np.asarray(y).reshape(-1)).astype(np.int64)
             n_targets = int(target.max()) + 1
-        self._objective = MixerObjective(self.module_, n_targets, mode=self.objective_,
-                                         generator=make_generator(self._seeds[2]))
-        try:
-            super()._fit_gradient(X, target, prefix=prefix, seed=seed, validation=validation)
-        finally:
-            del self._objective
-        return self
-
-    def _objective_module(self):
-        return self._objective
+        return MixerObjective(self.module_, n_targets, mode=self.objective_,
+                              generator=make_generator(self._seeds[2])), target
 
     def _make_criterion(self):
         if self.objective_ == "classification":
