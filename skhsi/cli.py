@@ -36,13 +36,16 @@ def _build_parser():
     detect.add_argument("scene", nargs="?", default="indian_pines",
                         help="embedded scene (indian_pines) or an ENVI/.mat file "
                              "(default: indian_pines)")
-    detect.add_argument("--method", choices=["deep-svdd", "rx"], default="deep-svdd")
+    detect.add_argument("--method", choices=sorted(_METHODS), default="deep-svdd",
+                        help="deep-svdd (default), rx, autoencoder (spectral) or blind-spot "
+                             "(a spatial autoencoder that never sees the pixel it "
+                             "reconstructs)")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--quantile", type=float, default=0.995,
                         help="pixels at or above this quantile of the scores are flagged "
                              "(default: 0.995)")
     detect.add_argument("--epochs", type=int, default=None,
-                        help="Deep SVDD training epochs (default: the estimator's)")
+                        help="training epochs of the networks (default: the estimator's)")
     detect.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     detect.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     detect.add_argument("--keep-bad-bands", action="store_true",
@@ -63,16 +66,22 @@ def _build_parser():
     return parser
 
 
+_METHODS = {"deep-svdd": {}, "rx": {}, "autoencoder": {},
+            "blind-spot": {"spatial": True, "blind_spot": True}}
+
+
 def _make_detector(args):
-    from skhsi.anomaly import RXDetector
+    from skhsi import anomaly
     from skhsi.pipeline import make_deep_svdd_pipeline
 
     if args.method == "rx":
-        return RXDetector()
+        return anomaly.RXDetector()
     params = {"random_state": args.seed, "device": args.device, "verbose": int(args.verbose)}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    return make_deep_svdd_pipeline(**params)
+    if args.method == "deep-svdd":
+        return make_deep_svdd_pipeline(**params)
+    return anomaly.AutoencoderDetector(**_METHODS[args.method], **params)
 
 
 def _detect(args):

@@ -123,3 +123,19 @@ def test_detect_drops_the_headers_bad_bands(tmp_path, capsys):
     assert "bad bands  2 dropped" in out and "no anomaly ground-truth mask" in out
     metrics = json.loads((tmp_path / "s_rx_metrics.json").read_text())
     assert metrics["shape"] == [30, 30, 18] and "roc_auc" not in metrics
+
+
+@pytest.mark.parametrize("method", ["autoencoder", "blind-spot"])
+def test_detect_with_the_autoencoders(tmp_path, capsys, method):
+    from scipy.io import savemat
+
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene((32, 32, 10), random_state=0)
+    path = tmp_path / "synthetic.mat"
+    savemat(path, {"data": scene.cube, "map": scene.mask.astype(np.uint8)})
+    assert main(["detect", str(path), "--method", method, "--epochs", "2", "--device", "cpu",
+                 "--out", str(tmp_path / "out")]) == 0
+    metrics = json.loads((tmp_path / "out" / f"synthetic_{method}_metrics.json").read_text())
+    assert metrics["method"] == method and metrics["shape"] == [32, 32, 10]
+    assert 0.5 < metrics["roc_auc"] <= 1.0
