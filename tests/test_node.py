@@ -53,7 +53,8 @@ class _RingRegressor(TorchNode, SpectralOutlierMixin, BaseEstimator):
                               **TorchNode._training_parameter_constraints}
 
     def __init__(self, patch_size=3, *, max_epochs=3, lr=1e-2, batch_size=256,
-                 optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
+                 optimizer="adam", weight_decay=0.0, l1=0.0, l2=0.0, patience=None,
+                 lr_schedule=None,
                  callbacks=None, tensorboard_dir=None, verbose=0, device="cpu",
                  precision="float32", random_state=None):
         self.patch_size = patch_size
@@ -62,6 +63,8 @@ class _RingRegressor(TorchNode, SpectralOutlierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.callbacks = callbacks

@@ -158,3 +158,20 @@ def test_trainable_node_runs_phase1_only_then_trains_with_the_head(cube):
     assert len(pipe[-1].history_) == 2     # trained through the head's objective
     svd = TrainablePCA(3).fit(pipe[0].transform(cube))
     assert not np.allclose(pipe[1].components_, svd.components_)
+
+
+def test_every_node_with_weights_takes_weight_penalties(cube):
+    """l1 / l2 are training parameters of every node with weights; they shrink the weights."""
+    from skhsi.classification import SpectralMLPClassifier
+
+    def squared_norm(module):
+        return sum(float((p.detach() ** 2).sum()) for p in module.parameters() if p.ndim > 1)
+
+    y = (cube[..., 0] > 0).astype(int)
+    for cls, params in ((DeepSVDD, SMALL), (SpectralMLPClassifier, dict(hidden=8, device="cpu",
+                                                                       random_state=0))):
+        plain = cls(max_epochs=10, **params).fit(cube, y)
+        shrunk = cls(max_epochs=10, l2=1e-1, **params).fit(cube, y)
+        assert squared_norm(shrunk.module_) < squared_norm(plain.module_), cls.__name__
+        with pytest.raises(ValueError, match="'l1' parameter"):
+            cls(l1=-1.0, **params).fit(cube, y)

@@ -129,8 +129,6 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         "attention": [StrOptions({"se", "eca", "cbam"}), None],
         "init": [StrOptions(set(INITIALIZERS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "l1": [Interval(Real, 0, None, closed="left")],
-        "l2": [Interval(Real, 0, None, closed="left")],
         "tile_size": [Interval(Integral, 1, None, closed="left")],
         "tiles_per_epoch": [Interval(Integral, 1, None, closed="left")],
         "augment": ["boolean"],
@@ -276,8 +274,7 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         return 8 if self.spatial else 1024
 
     def _training_kwargs(self):
-        return dict(super()._training_kwargs(), batch_size=self._batch_size(), l1=self.l1,
-                    l2=self.l2)
+        return dict(super()._training_kwargs(), batch_size=self._batch_size())
 
     def _finish_fit(self, X):
         scores = self._scores_of(X)

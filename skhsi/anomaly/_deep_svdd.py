@@ -70,6 +70,8 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
         Training batch size, and the chunk size of inference.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=1e-6
+    l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
         Stop when the training loss has not improved for this many epochs.
     lr_schedule : {"plateau"} or None, default=None
@@ -140,7 +142,7 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
     def __init__(self, *, rep_dim=32, hidden=128, kernel="rbf", n_rff=1024, gamma=None,
                  objective="one-class", nu=0.1, alpha=0.1, contamination=0.01,
                  max_samples=65536, max_epochs=20, lr=1e-3, batch_size=1024, optimizer="adam",
-                 weight_decay=1e-6, patience=None, lr_schedule=None,
+                 weight_decay=1e-6, l1=0.0, l2=0.0, patience=None, lr_schedule=None,
                  validation_metric="auc", callbacks=None, tensorboard_dir=None, verbose=0,
                  device="auto", precision="float32", random_state=None):
         self.rep_dim = rep_dim
@@ -158,6 +160,8 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.validation_metric = validation_metric

@@ -44,6 +44,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
         give a trainable selector in front enough steps to settle.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+    l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
     lr_schedule : {"plateau"} or None, default=None
     callbacks : list of skorch callbacks or None, default=None
@@ -83,7 +85,7 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=128, optimizer="adam",
-                 weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
+                 weight_decay=0.0, l1=0.0, l2=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", precision="float32",
                  random_state=None):
         self.hidden = hidden
@@ -92,6 +94,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.callbacks = callbacks

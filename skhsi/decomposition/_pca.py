@@ -71,6 +71,8 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Training batch size.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+    l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
         Stop when the training loss has not improved for this many epochs.
     lr_schedule : {"plateau"} or None, default=None
@@ -134,9 +136,9 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def __init__(self, n_components=10, *, whiten=False, init_method="svd", eps=1e-6,
                  trainable=False, orthogonality=1.0, max_epochs=0, lr=1e-3, batch_size=1024,
-                 optimizer="adam", weight_decay=0.0, patience=None, lr_schedule=None,
-                 callbacks=None, tensorboard_dir=None, verbose=0, device="auto",
-                 precision="float32", random_state=None):
+                 optimizer="adam", weight_decay=0.0, l1=0.0, l2=0.0, patience=None,
+                 lr_schedule=None, callbacks=None, tensorboard_dir=None, verbose=0,
+                 device="auto", precision="float32", random_state=None):
         self.n_components = n_components
         self.whiten = whiten
         self.init_method = init_method
@@ -148,6 +150,8 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.callbacks = callbacks

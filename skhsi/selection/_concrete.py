@@ -81,6 +81,8 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
     batch_size : int, default=256
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+    l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
     lr_schedule : {"plateau"} or None, default=None
     callbacks : list of skorch callbacks or None, default=None
@@ -139,7 +141,7 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
     def __init__(self, n_bands=3, *, tau_start=10.0, tau_end=0.1, max_epochs=50,
                  use_hard_inference=True, wavelengths=None, distinctness=1.0,
                  trainable=False, lr=2e-2, batch_size=256, optimizer="adam",
-                 weight_decay=0.0, patience=None, lr_schedule=None, callbacks=None,
+                 weight_decay=0.0, l1=0.0, l2=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", precision="float32",
                  random_state=None):
         self.n_bands = n_bands
@@ -154,6 +156,8 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.callbacks = callbacks

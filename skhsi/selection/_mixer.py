@@ -87,6 +87,8 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
     batch_size : int, default=1024
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+    l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
     lr_schedule : {"plateau"} or None, default=None
     callbacks : list of skorch callbacks or None, default=None
@@ -140,10 +142,9 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
     def __init__(self, n_outputs=3, *, reduction_scheme=None, leaky_relu_negative_slope=0.01,
                  use_bias=True, use_activation=True, normalize_output=True,
                  init_method="xavier", trainable=False, max_epochs=20, lr=1e-3,
-                 batch_size=1024, optimizer="adam", weight_decay=0.0, patience=None,
-                 lr_schedule=None, callbacks=None, tensorboard_dir=None, verbose=0,
-                 device="auto", precision="float32",
-                 random_state=None):
+                 batch_size=1024, optimizer="adam", weight_decay=0.0, l1=0.0, l2=0.0,
+                 patience=None, lr_schedule=None, callbacks=None, tensorboard_dir=None,
+                 verbose=0, device="auto", precision="float32", random_state=None):
         self.n_outputs = n_outputs
         self.reduction_scheme = reduction_scheme
         self.leaky_relu_negative_slope = leaky_relu_negative_slope
@@ -157,6 +158,8 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.l1 = l1
+        self.l2 = l2
         self.patience = patience
         self.lr_schedule = lr_schedule
         self.callbacks = callbacks
