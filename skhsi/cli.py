@@ -36,10 +36,12 @@ def _build_parser():
     detect.add_argument("scene", nargs="?", default="indian_pines",
                         help="embedded scene (indian_pines) or an ENVI/.mat file "
                              "(default: indian_pines)")
-    detect.add_argument("--method", choices=sorted(_METHODS), default="deep-svdd",
-                        help="deep-svdd (default), rx, autoencoder (spectral) or blind-spot "
-                             "(a spatial autoencoder that never sees the pixel it "
-                             "reconstructs)")
+    detect.add_argument("--method", choices=sorted(_METHODS), default="attribute",
+                        help="attribute (default: small objects by area attribute filters, "
+                             "local RX and a guided filter), rx (global), local-rx "
+                             "(dual-window), low-rank (robust PCA), deep-svdd, autoencoder "
+                             "(spectral) or blind-spot (a spatial autoencoder that never sees "
+                             "the pixel it reconstructs)")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--quantile", type=float, default=0.995,
                         help="pixels at or above this quantile of the scores are flagged "
@@ -66,16 +68,21 @@ def _build_parser():
     return parser
 
 
-_METHODS = {"deep-svdd": {}, "rx": {}, "autoencoder": {},
-            "blind-spot": {"spatial": True, "blind_spot": True}}
+_METHODS = {"attribute": {}, "rx": {}, "local-rx": {}, "low-rank": {}, "deep-svdd": {},
+            "autoencoder": {}, "blind-spot": {"spatial": True, "blind_spot": True}}
+# Detectors without training: no seed, device or epochs.
+_CLASSICAL = {"rx": "RXDetector", "local-rx": "LocalRXDetector",
+              "low-rank": "LowRankSparseDetector"}
 
 
 def _make_detector(args):
     from skhsi import anomaly
-    from skhsi.pipeline import make_deep_svdd_pipeline
+    from skhsi.pipeline import make_attribute_filter_pipeline, make_deep_svdd_pipeline
 
-    if args.method == "rx":
-        return anomaly.RXDetector()
+    if args.method == "attribute":
+        return make_attribute_filter_pipeline()
+    if args.method in _CLASSICAL:
+        return getattr(anomaly, _CLASSICAL[args.method])()
     params = {"random_state": args.seed, "device": args.device, "verbose": int(args.verbose)}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs

@@ -68,7 +68,11 @@ def load_weights(path):
 def _encode_estimator(estimator):
     cls = type(estimator)
     if not cls.__module__.startswith("skhsi."):
-        raise TypeError(f"save_weights saves skhsi estimators, got {cls.__module__}.{cls.__name__}.")
+        raise TypeError(
+            f"save_weights saves skhsi estimators, got {cls.__module__}.{cls.__name__}; "
+            "save an estimator with other parts (e.g. an ensemble with a scikit-learn "
+            "member) with joblib, from a trusted source only."
+        )
     public = _public_module(cls)
     params = estimator.get_params(deep=False)
     state = {}
@@ -125,7 +129,7 @@ def _decode_estimator(data):
         setattr(estimator, attribute, module.eval())
     if isinstance(estimator, TorchNode):
         estimator.net_ = None
-    if isinstance(estimator, SpectralMixin):
+    if isinstance(estimator, SpectralMixin) and data["state"]:  # fitted: rebuild its caches
         estimator._restore()
     return estimator
 
@@ -153,6 +157,9 @@ def _encode_value(value):
                 [_encode_value(v) for v in value]}
     if isinstance(value, dict):
         return {"__dict__": {str(k): _encode_value(v) for k, v in value.items()}}
+    if hasattr(value, "get_params") and hasattr(value, "fit"):
+        # A member of an ensemble: saved as its own class, parameters and state.
+        return {"__estimator__": _encode_estimator(value)}
     raise TypeError(f"Cannot save a value of type {type(value).__name__} weights-only.")
 
 
@@ -169,4 +176,6 @@ def _decode_value(value):
         return tuple(_decode_value(v) for v in value["__tuple__"])
     if "__dict__" in value:
         return {k: _decode_value(v) for k, v in value["__dict__"].items()}
+    if "__estimator__" in value:
+        return _decode_estimator(value["__estimator__"])
     raise ValueError(f"Unexpected entry in a skhsi weights file: {sorted(value)}.")

@@ -11,6 +11,12 @@ import joblib
 import numpy as np
 import pytest
 
+from skhsi.anomaly import (
+    AttributeFilterDetector,
+    ConsensusDetector,
+    LowRankSparseDetector,
+    RXDetector,
+)
 from skhsi.persistence import load_weights, save_weights
 
 SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification",
@@ -41,6 +47,16 @@ FAST = {
     "Pool2D": dict(size=3, stride=2, padding=1, method="mean"),
     "Upsample2D": [dict(factor=2), dict(factor=3, method="transposed")],
     "PatchFeatures": dict(size=3),
+    "LocalRXDetector": dict(n_components=3, inner_window=3, outer_window=7),
+    "AttributeFilterDetector": dict(n_components=3, areas=(4, 9)),
+    "LowRankSparseDetector": dict(max_iter=20),
+    "ConsensusDetector": [
+        dict(detectors=[("rx", RXDetector()), ("lrs", LowRankSparseDetector(max_iter=5))]),
+        dict(detectors=[("rx", RXDetector()),
+                        ("attribute", AttributeFilterDetector(n_components=2, areas=(4,)))],
+             method="vote"),
+    ],
+    "RecallThresholdDecider": dict(target_recall=0.9),
 }
 METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predict_proba")
 
@@ -49,7 +65,8 @@ def _public_estimators():
     for sub in SUBPACKAGES:
         module = importlib.import_module(f"skhsi.{sub}")
         for name in module.__all__:
-            yield name, getattr(module, name)
+            if isinstance(getattr(module, name), type):  # estimators, not functions
+                yield name, getattr(module, name)
 
 
 PUBLIC = sorted(_public_estimators())
@@ -66,6 +83,8 @@ def _fitted(name, cls, params, cube):
     estimator = cls(**params)
     if name == "QuantileBinaryDecider":
         return estimator.fit(cube[..., 0]), cube[..., 0]
+    if name == "RecallThresholdDecider":
+        return estimator.fit(cube[..., 0], cube[..., 0] > 0), cube[..., 0]
     y = (cube[..., 0] > 0).astype(int)
     return estimator.fit(cube, y), cube
 
@@ -84,6 +103,9 @@ def test_joblib_and_weights_round_trips_are_identical(name, cls, params, cube, t
     save_weights(estimator, tmp_path / "m.pt")
     for loaded in (joblib.load(tmp_path / "m.joblib"), load_weights(tmp_path / "m.pt")):
         assert type(loaded) is cls
+        if isinstance(estimator, ConsensusDetector):
+            assert [type(m) for m in loaded.estimators_] == \
+                [type(m) for m in estimator.estimators_]
         got = _outputs(loaded, X)
         for method, values in expected.items():
             assert np.array_equal(got[method], values), f"{name}.{method} differs after loading"

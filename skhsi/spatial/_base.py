@@ -4,16 +4,49 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["CubeMixin"]
+__all__ = ["CubeInputMixin", "CubeMixin"]
 
 
-class CubeMixin:
+class CubeInputMixin:
     """Validation for nodes that need the spatial neighbours of every pixel.
 
     They accept one cube ``(H, W, C)`` or a batch ``(N, H, W, C)`` and refuse
     a pixel table with a ``ValueError`` saying why. Values are validated per
     pixel by scikit-learn (finite, numeric, the band count seen in ``fit``);
     float32 input stays float32, anything else becomes float64.
+    """
+
+    def _validate_cubes(self, X, *, reset):
+        arr = X if hasattr(X, "ndim") else np.asarray(X)
+        if arr.ndim not in (3, 4):
+            raise ValueError(
+                f"{type(self).__name__} works on images: expected a cube (H, W, C) or a "
+                f"batch of cubes (N, H, W, C); got a {arr.ndim}-D array of shape "
+                f"{np.shape(arr)}. A pixel table has no spatial neighbours."
+            )
+        batched = arr.ndim == 4
+        cubes = []
+        for i, cube in enumerate(arr if batched else [arr]):
+            pixels = validate_data(self, np.asarray(cube).reshape(-1, cube.shape[-1]),
+                                   reset=reset and i == 0, dtype=[np.float64, np.float32])
+            cubes.append(pixels.reshape(cube.shape[:2] + (pixels.shape[1],)))
+        return cubes, batched
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Cubes in: scikit-learn's checks, which feed pixel tables, do not
+        # apply (the tests check the same contract on cubes).
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+    @staticmethod
+    def _cubes_back(cubes, batched):
+        return np.stack(cubes) if batched else cubes[0]
+
+
+class CubeMixin(CubeInputMixin):
+    """Cube validation plus ``fit``/``transform`` for the spatial transformers.
 
     A transformer implements ``_transform_cube(cube)`` (one validated cube
     ``(H, W, C)`` in, one cube out) and, when ``fit`` has more to check or
@@ -53,34 +86,6 @@ class CubeMixin:
         check_is_fitted(self)
         cubes, batched = self._validate_cubes(X, reset=False)
         return self._cubes_back([self._transform_cube(cube) for cube in cubes], batched)
-
-    def _validate_cubes(self, X, *, reset):
-        arr = X if hasattr(X, "ndim") else np.asarray(X)
-        if arr.ndim not in (3, 4):
-            raise ValueError(
-                f"{type(self).__name__} works on images: expected a cube (H, W, C) or a "
-                f"batch of cubes (N, H, W, C); got a {arr.ndim}-D array of shape "
-                f"{np.shape(arr)}. A pixel table has no spatial neighbours."
-            )
-        batched = arr.ndim == 4
-        cubes = []
-        for i, cube in enumerate(arr if batched else [arr]):
-            pixels = validate_data(self, np.asarray(cube).reshape(-1, cube.shape[-1]),
-                                   reset=reset and i == 0, dtype=[np.float64, np.float32])
-            cubes.append(pixels.reshape(cube.shape[:2] + (pixels.shape[1],)))
-        return cubes, batched
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Cubes in, cubes out: scikit-learn's checks, which feed pixel tables,
-        # do not apply (tests/spatial checks the same contract on cubes).
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags
-
-    @staticmethod
-    def _cubes_back(cubes, batched):
-        return np.stack(cubes) if batched else cubes[0]
 
     def _band_names(self, input_features):
         if input_features is not None:
