@@ -3,9 +3,9 @@
 from numbers import Integral
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 from sklearn.base import _fit_context
-from sklearn.decomposition import PCA
+from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..spatial._base import CubeInputMixin
@@ -43,9 +43,11 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         cubes, _ = self._validate_cubes(X, reset=True)
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes]).astype(np.float64)
         n_components = min(self.n_components, pixels.shape[1], pixels.shape[0])
-        pca = PCA(n_components, svd_solver="full").fit(pixels)
-        self.mean_, self.components_ = pca.mean_, pca.components_
-        self.explained_variance_ = pca.explained_variance_
+        self.mean_ = pixels.mean(axis=0)
+        u, s, vt = linalg.svd(pixels - self.mean_, full_matrices=False)
+        u, vt = svd_flip(u, vt)  # scikit-learn's sign convention, as in PCA
+        self.components_ = vt[:n_components]
+        self.explained_variance_ = s[:n_components] ** 2 / max(pixels.shape[0] - 1, 1)
         self.n_components_ = int(n_components)
         self._set_offset(np.concatenate([self._score(c).ravel() for c in cubes]))
         return self

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import linalg
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -184,7 +185,17 @@ def robust_pca(matrix, lam=None, max_iter=100, tol=1e-6):
 
 
 def _singular_value_threshold(matrix, threshold):
-    """``U max(s - threshold, 0) V^T`` and its rank, by the SVD of the smaller side."""
-    u, s, vt = np.linalg.svd(matrix, full_matrices=False)
-    keep = s > threshold
-    return (u[:, keep] * (s[keep] - threshold)) @ vt[keep], int(keep.sum())
+    """``U max(s - threshold, 0) V^T`` and its rank.
+
+    From the eigendecomposition of the small Gram matrix (bands x bands for
+    a pixel table) rather than a full SVD: the singular values that survive
+    the threshold are the large ones, which the Gram matrix keeps accurately.
+    """
+    if matrix.shape[0] < matrix.shape[1]:
+        low, rank = _singular_value_threshold(matrix.T, threshold)
+        return low.T, rank
+    eigenvalues, vectors = linalg.eigh(matrix.T @ matrix)
+    singular = np.sqrt(np.maximum(eigenvalues, 0.0))
+    keep = singular > threshold
+    shrunk = vectors[:, keep] * ((singular[keep] - threshold) / singular[keep])
+    return (matrix @ shrunk) @ vectors[:, keep].T, int(keep.sum())
