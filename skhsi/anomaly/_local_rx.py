@@ -88,11 +88,30 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         return local_rx(components, self.inner_window, self.outer_window, self.reg)
 
 
-def local_rx(components, inner_window, outer_window, reg):
-    """Dual-window RX scores of a cube of components ``(H, W, K)``; see :class:`LocalRXDetector`."""
+def local_rx(components, inner_window, outer_window, reg, *, rows_per_strip=64):
+    """Dual-window RX scores of a cube of components ``(H, W, K)``; see :class:`LocalRXDetector`.
+
+    The cube is processed in strips of ``rows_per_strip`` rows (plus the
+    outer window's margin), so memory grows with the width, not the area.
+    """
     height, width, k = components.shape
     scale = components.reshape(-1, k).std(axis=0)
     z = components / np.where(scale > 0, scale, 1.0)
+    margin = outer_window // 2
+    # "symmetric" padding is scipy.ndimage's "reflect" border of the whole image.
+    padded = np.pad(z, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")
+    out = np.empty((height, width))
+    for top in range(0, height, rows_per_strip):
+        bottom = min(top + rows_per_strip, height)
+        strip = padded[top:bottom + 2 * margin]
+        scores = _ring_distance(strip, inner_window, outer_window, reg)
+        out[top:bottom] = scores[margin:margin + bottom - top, margin:margin + width]
+    return out
+
+
+def _ring_distance(z, inner_window, outer_window, reg):
+    """Mahalanobis distance of every pixel of ``z`` to its ring (valid away from the edges)."""
+    height, width, k = z.shape
     n_inner, n_outer = inner_window ** 2, outer_window ** 2
     n_ring = n_outer - n_inner
 

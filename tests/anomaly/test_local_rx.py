@@ -33,6 +33,12 @@ def test_box_filter_scores_equal_the_explicit_ring():
                                                  rel=1e-8)
 
 
+def test_strips_give_the_whole_image_result():
+    components = np.random.default_rng(2).normal(size=(23, 9, 2))
+    whole = local_rx(components, 3, 9, 1e-3, rows_per_strip=100)
+    assert np.allclose(local_rx(components, 3, 9, 1e-3, rows_per_strip=5), whole, rtol=1e-10)
+
+
 def test_a_planted_target_is_found():
     rng = np.random.default_rng(1)
     cube = rng.normal(size=(30, 30, 6))
