@@ -1,12 +1,14 @@
-"""Benchmark: do the default pipeline's settings carry over to scenes they were not tuned on?
+"""Benchmark: do the default pipelines' settings carry over to scenes they were not tuned on?
 
 Only two real scenes were used to choose the defaults, so this script derives variants from them
 that change what a new scene changes, each with its own ground-truth mask, and
-compares on every variant the default pipeline
-``make_deep_svdd_pipeline(random_state=seed)`` with global RX
-(``skhsi.anomaly.RXDetector``). Protocol as in ``bench_detection.py``: fit on
-every pixel of the variant without labels, score every pixel, pixel-level ROC
-AUC (``skhsi.metrics.roc_auc``).
+compares on every variant the Deep SVDD pipeline
+``make_deep_svdd_pipeline(random_state=seed)`` (the previous default) and the
+default ``make_attribute_filter_pipeline()`` (area attribute filters, local RX,
+guided filter; deterministic) with global RX (``skhsi.anomaly.RXDetector``).
+Protocol as in ``bench_detection.py``: fit on every pixel of the variant
+without labels, score every pixel, pixel-level ROC AUC
+(``skhsi.metrics.roc_auc``).
 
 Variants of each scene:
 
@@ -39,15 +41,18 @@ Variants of each scene:
 - ``tiled-2x2``: the scene tiled 2 x 2 (mask tiled alike), with the tiles
   flipped left-right / up-down, 4x the pixels.
 
-For each variant: the default's ROC AUC over seeds (mean and minimum), RX's,
-whether the minimum over seeds reaches RX, and the default's fit time (mean
-wall-clock seconds of ``fit``). Extra ``--param key=value`` pairs are passed to
-``make_deep_svdd_pipeline``, to try other settings on the same variants.
+For each variant: the Deep SVDD pipeline's ROC AUC over seeds (mean and
+minimum), RX's, whether the minimum over seeds reaches RX, and its fit time
+(mean wall-clock seconds of ``fit``); the attribute-filter default's ROC AUC
+(one fit: it has no randomness), whether it reaches RX, and its fit time.
+Extra ``--param key=value`` pairs are passed to ``make_deep_svdd_pipeline``,
+to try other settings on the same variants; ``--methods`` runs a subset.
 
 Usage::
 
     python benchmarks/bench_robustness.py [--seeds 0 1 2] [--tiled-seeds 0 1 2] [--threads 2]
-        [--param max_epochs=40 ...] [--out benchmarks/results/robustness.md]
+        [--methods deep-svdd attribute] [--param max_epochs=40 ...]
+        [--out benchmarks/results/robustness.md]
 """
 
 import argparse
@@ -62,6 +67,7 @@ import numpy as np
 import sklearn
 import torch
 from scipy import ndimage
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
@@ -71,7 +77,7 @@ import skhsi  # noqa: E402
 from skhsi.anomaly import RXDetector  # noqa: E402
 from _scenes import load_scene  # noqa: E402
 from skhsi.metrics import roc_auc  # noqa: E402
-from skhsi.pipeline import make_deep_svdd_pipeline  # noqa: E402
+from skhsi.pipeline import make_attribute_filter_pipeline, make_deep_svdd_pipeline  # noqa: E402
 
 SCENES = ("hydice", "sandiego")
 MIN_CROP_ANOMALIES = 3
@@ -209,8 +215,19 @@ def make_variants(scene_name):
     return out
 
 
+METHODS = ("deep-svdd", "attribute")
+
+
 def run_default(variant, seed, params):
     pipe = make_deep_svdd_pipeline(random_state=seed, device="cpu", **params)
+    t0 = time.perf_counter()
+    pipe.fit(variant.cube)
+    fit_s = time.perf_counter() - t0
+    return variant.auc(pipe.anomaly_score(variant.cube)), fit_s
+
+
+def run_attribute(variant):
+    pipe = make_attribute_filter_pipeline()
     t0 = time.perf_counter()
     pipe.fit(variant.cube)
     fit_s = time.perf_counter() - t0
@@ -239,7 +256,10 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tiled-seeds", type=int, nargs="+", default=None,
                         help="seeds for the tiled 2x2 scenes (default: --seeds)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads, and BLAS / OpenMP threads (default 2)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="methods compared with RX (default: all)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="extra make_deep_svdd_pipeline parameter (repeatable)")
     parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=SCENES)
@@ -247,27 +267,40 @@ def main(argv=None):
                         default=ROOT / "benchmarks" / "results" / "robustness.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # BLAS / OpenMP threads, for the whole run
     warnings.filterwarnings("ignore", category=UserWarning)
     params = _parse_params(args.param)
     tiled_seeds = args.tiled_seeds or args.seeds
 
-    make_deep_svdd_pipeline(random_state=0, device="cpu", max_epochs=1).fit(
-        load_scene("hydice").cube[:20, :20])  # untimed warm-up
+    methods = [m for m in METHODS if m in args.methods]
+    svdd, attr = "deep-svdd" in methods, "attribute" in methods
+    warm = load_scene("hydice").cube[:40, :40]  # untimed warm-up
+    if svdd:
+        make_deep_svdd_pipeline(random_state=0, device="cpu", max_epochs=1).fit(warm[:20, :20])
+    if attr:
+        make_attribute_filter_pipeline().fit(warm)
 
     t_start = time.perf_counter()
-    results = []  # (variant, shape, aucs, fit seconds, rx auc)
+    results = []  # per variant: v, shape, rx auc, "deep-svdd": (aucs, secs), "attribute": (auc, s)
     for scene_name in args.scenes:
         for v in make_variants(scene_name):
-            rx = run_rx(v)
-            aucs, secs = [], []
-            for seed in (tiled_seeds if v.tiled else args.seeds):
-                auc, fit_s = run_default(v, seed, params)
-                aucs.append(auc)
-                secs.append(fit_s)
-            results.append((v, v.cube.shape, aucs, secs, rx))
-            print(f"{scene_name:9s} {v.name:17s} {str(v.cube.shape):16s} RX {rx:.4f}  default "
-                  + " ".join(f"{a:.4f}" for a in aucs)
-                  + f"  min-RX {min(aucs) - rx:+.4f}  fit {np.mean(secs):.2f} s", flush=True)
+            row = {"v": v, "shape": v.cube.shape, "rx": run_rx(v)}
+            text = f"{scene_name:9s} {v.name:17s} {str(v.cube.shape):16s} RX {row['rx']:.4f}"
+            if svdd:
+                aucs, secs = [], []
+                for seed in (tiled_seeds if v.tiled else args.seeds):
+                    auc, fit_s = run_default(v, seed, params)
+                    aucs.append(auc)
+                    secs.append(fit_s)
+                row["deep-svdd"] = (aucs, secs)
+                text += ("  Deep SVDD " + " ".join(f"{a:.4f}" for a in aucs)
+                         + f"  min-RX {min(aucs) - row['rx']:+.4f}  fit {np.mean(secs):.2f} s")
+            if attr:
+                auc, fit_s = run_attribute(v)
+                row["attribute"] = (auc, fit_s)
+                text += f"  attribute {auc:.4f}  -RX {auc - row['rx']:+.4f}  fit {fit_s:.2f} s"
+            results.append(row)
+            print(text, flush=True)
     total_s = time.perf_counter() - t_start
 
     param_text = ", ".join(f"{k}={v!r}" for k, v in params.items())
@@ -275,18 +308,36 @@ def main(argv=None):
     cmd = "python benchmarks/bench_robustness.py" + (" " + " ".join(argv) if argv else "")
     if argv is None:
         cmd = "python benchmarks/bench_robustness.py " + " ".join(sys.argv[1:])
+    compared = " and ".join(
+        ([f"the Deep SVDD pipeline `{call}` (the previous default)"] if svdd else [])
+        + (["the default `make_attribute_filter_pipeline()`"] if attr else []))
+    head = "| scene | variant | shape | RX AUC |"
+    rule = "|---|---|---|---|"
+    if svdd:
+        head += " Deep SVDD mean AUC | Deep SVDD min AUC | min − RX | Deep SVDD ≥ RX | " \
+                "Deep SVDD fit s |"
+        rule += "---|---|---|---|---|"
+    if attr:
+        head += " attribute AUC | attribute − RX | attribute ≥ RX | attribute fit s |"
+        rule += "---|---|---|---|"
     lines = [
-        "# Robustness of the default pipeline beyond the two development scenes",
+        "# Robustness of the default pipelines beyond the two development scenes",
         "",
         f"Command: `{cmd.strip()}`",
         "",
-        f"Does `{call}` reach global RX (`RXDetector()`) on scenes it was not tuned on? "
-        "Variants derived from the two development scenes (HYDICE and San Diego, read from shared/data/had), each with its ground-truth mask; fit on "
+        f"Do {compared} reach global RX (`RXDetector()`) on scenes they were not tuned on? "
+        "Variants derived from the two development scenes (HYDICE and San Diego, read from "
+        "shared/data/had), each with its ground-truth mask; fit on "
         "every pixel without labels, score every pixel, pixel-level ROC AUC "
-        f"(`skhsi.metrics.roc_auc`). Seeds {', '.join(map(str, args.seeds))} "
-        f"(tiled scenes: {', '.join(map(str, tiled_seeds))}); "
-        "**≥ RX** compares the minimum over seeds with RX. Fit s: mean wall-clock seconds of "
-        "the default's `fit` (CPU, shared machine: noisy).",
+        "(`skhsi.metrics.roc_auc`)."
+        + (f" Deep SVDD: seeds {', '.join(map(str, args.seeds))} "
+           f"(tiled scenes: {', '.join(map(str, tiled_seeds))}); its **≥ RX** compares the "
+           "minimum over seeds with RX." if svdd else "")
+        + (" The attribute-filter pipeline has no randomness (same scores on every run): one "
+           "fit per variant, its AUC compared with RX." if attr else "")
+        + " Fit s: mean wall-clock seconds of `fit` (CPU, shared machine: noisy; the "
+        "attribute filters' `fit` includes scoring the training cube, which sets its "
+        "threshold).",
         "",
         "Variants:",
         "",
@@ -315,43 +366,63 @@ def main(argv=None):
         "weighs least;",
         "- `tiled-2x2`: the scene tiled 2 × 2 with flipped tiles (4× the pixels).",
         "",
-        "| scene | variant | shape | RX AUC | default mean AUC | default min AUC | min − RX | "
-        "≥ RX | fit s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        head,
+        rule,
     ]
-    losses, excluded = [], []
-    for v, shape, aucs, secs, rx in results:
-        ok = min(aucs) >= rx
+    losses = {m: [] for m in methods}
+    excluded = []
+    for row in results:
+        v, rx = row["v"], row["rx"]
+        cells = [v.scene, v.name, " × ".join(map(str, row["shape"])), f"{rx:.4f}"]
+        left_out = []
+        for method in methods:
+            if method == "deep-svdd":
+                aucs, secs = row[method]
+                auc, shown = min(aucs), [f"{np.mean(aucs):.4f}", f"{min(aucs):.4f}"]
+                left_out.append(f"Deep SVDD min {auc:.4f}")
+            else:
+                auc, fit_s = row[method]
+                secs, shown = [fit_s], [f"{auc:.4f}"]
+                left_out.append(f"attribute {auc:.4f}")
+            ok = auc >= rx
+            if rx >= 0.5 and not ok:
+                losses[method].append(f"{v.scene}/{v.name} ({auc - rx:+.4f})")
+            cells += shown + [f"{auc - rx:+.4f}",
+                              "n/a (RX < 0.5)" if rx < 0.5 else "yes" if ok else "**no**",
+                              f"{np.mean(secs):.2f}"]
         if rx < 0.5:
-            excluded.append(f"{v.scene}/{v.name} (RX {rx:.4f}, default min {min(aucs):.4f})")
-        elif not ok:
-            losses.append(f"{v.scene}/{v.name} ({min(aucs) - rx:+.4f})")
-        lines.append(f"| {v.scene} | {v.name} | {' × '.join(map(str, shape))} | {rx:.4f} | "
-                     f"{np.mean(aucs):.4f} | {min(aucs):.4f} | {min(aucs) - rx:+.4f} | "
-                     f"{'n/a (RX < 0.5)' if rx < 0.5 else 'yes' if ok else '**no**'} | "
-                     f"{np.mean(secs):.2f} |")
+            excluded.append(f"{v.scene}/{v.name} (RX {rx:.4f}, {', '.join(left_out)})")
+        lines.append("| " + " | ".join(cells) + " |")
     n_counted = len(results) - len(excluded)
-    n_ok = n_counted - len(losses)
     lines += [
         "",
         "## Environment",
         "",
         f"skhsi {skhsi.__version__}, scikit-learn {sklearn.__version__}, torch {torch.__version__} "
-        f"(torch threads: {torch.get_num_threads()}, device cpu), Python "
-        f"{platform.python_version()}, {platform.machine()}. Whole run: {total_s / 60:.1f} min.",
+        f"(torch threads: {torch.get_num_threads()}, BLAS threads limited to {args.threads}, "
+        f"device cpu), Python {platform.python_version()}, {platform.machine()}. Whole run: "
+        f"{total_s / 60:.1f} min.",
         "",
         "## Summary",
         "",
-        f"Default ≥ RX (minimum over seeds) on **{n_ok} of {n_counted}** variants"
-        + (f"; not on: {', '.join(losses)} (margin = min AUC − RX AUC)." if losses else ".")
-        + (f" Left out of the tally, RX AUC under 0.5 (implanted targets less anomalous "
-           f"than the background, no detection test): {', '.join(excluded)}." if excluded else ""),
-        "",
     ]
+    for method in methods:
+        n_ok = n_counted - len(losses[method])
+        lead = ("Deep SVDD pipeline (previous default) ≥ RX (minimum over seeds)"
+                if method == "deep-svdd" else "Attribute-filter pipeline (default) ≥ RX")
+        margin = "min AUC − RX AUC" if method == "deep-svdd" else "AUC − RX AUC"
+        lines += [
+            f"{lead} on **{n_ok} of {n_counted}** variants"
+            + (f"; not on: {', '.join(losses[method])} (margin = {margin})."
+               if losses[method] else "."),
+            "",
+        ]
+    if excluded:
+        lines += [f"Left out of the tally, RX AUC under 0.5 (implanted targets less anomalous "
+                  f"than the background, no detection test): {', '.join(excluded)}.", ""]
     text = "\n".join(lines)
     write_results(text, args.out)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,6 @@ from numbers import Integral
 import numpy as np
 from scipy import linalg, stats
 from sklearn.base import _fit_context
-from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..spatial._base import CubeInputMixin
@@ -44,10 +43,15 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes]).astype(np.float64)
         n_components = min(self.n_components, pixels.shape[1], pixels.shape[0])
         self.mean_ = pixels.mean(axis=0)
-        u, s, vt = linalg.svd(pixels - self.mean_, full_matrices=False)
-        u, vt = svd_flip(u, vt)  # scikit-learn's sign convention, as in PCA
-        self.components_ = vt[:n_components]
-        self.explained_variance_ = s[:n_components] ** 2 / max(pixels.shape[0] - 1, 1)
+        centred = pixels - self.mean_
+        # Eigenvectors of the band covariance (bands x bands, whatever the pixel count).
+        variance, vectors = linalg.eigh(centred.T @ centred / max(pixels.shape[0] - 1, 1))
+        order = np.argsort(variance)[::-1][:n_components]
+        components = vectors[:, order].T
+        # Sign convention: the largest loading of every component is positive.
+        largest = components[np.arange(n_components), np.abs(components).argmax(axis=1)]
+        self.components_ = components * np.where(largest < 0, -1.0, 1.0)[:, None]
+        self.explained_variance_ = np.maximum(variance[order], 0.0)
         self.n_components_ = int(n_components)
         self._set_offset(np.concatenate([self._score(c).ravel() for c in cubes]))
         return self
