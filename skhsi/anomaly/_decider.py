@@ -141,7 +141,7 @@ class RecallThresholdDecider(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skhsi.anomaly._decider import RecallThresholdDecider
+    >>> from skhsi.anomaly import RecallThresholdDecider
     >>> scores = np.array([[0.1, 0.2, 0.9], [0.4, 0.8, 0.3]])
     >>> mask = np.array([[0, 0, 1], [1, 0, 0]])
     >>> decider = RecallThresholdDecider(target_recall=1.0).fit(scores, mask)

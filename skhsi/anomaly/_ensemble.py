@@ -110,7 +110,7 @@ class ConsensusDetector(SpectralOutlierMixin, _BaseComposition):
     --------
     >>> from sklearn.ensemble import IsolationForest
     >>> from skhsi.anomaly import RXDetector
-    >>> from skhsi.anomaly._ensemble import ConsensusDetector
+    >>> from skhsi.anomaly import ConsensusDetector
     >>> from skhsi.datasets import make_synthetic_scene
     >>> from skhsi.metrics import roc_auc
     >>> scene = make_synthetic_scene(random_state=0)

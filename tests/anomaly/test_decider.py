@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skhsi.anomaly import QuantileBinaryDecider
-from skhsi.anomaly._decider import RecallThresholdDecider
+from skhsi.anomaly import RecallThresholdDecider
 
 
 def test_one_threshold_per_image():

@@ -12,7 +12,7 @@ from sklearn.neighbors import LocalOutlierFactor
 from sklearn.utils import get_tags
 
 from skhsi.anomaly import RXDetector
-from skhsi.anomaly._ensemble import ConsensusDetector
+from skhsi.anomaly import ConsensusDetector
 from skhsi.datasets import make_synthetic_scene
 from skhsi.metrics import roc_auc
 
