@@ -12,6 +12,8 @@ from ._base import SpectralOutlierMixin
 
 __all__ = ["ImageOutlierMixin", "check_windows", "image_rank"]
 
+_MIN_SIDE = 3  # rows and columns a cube needs for a neighbourhood
+
 
 class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
     """Outlier API for detectors that need whole cubes.
@@ -62,6 +64,12 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         return self._cubes_back([self._score(c) for c in cubes], batched)
 
     def _score(self, cube):
+        if min(cube.shape[:2]) < _MIN_SIDE:
+            raise ValueError(
+                f"{type(self).__name__} compares pixels with their neighbours and needs "
+                f"cubes of at least {_MIN_SIDE} x {_MIN_SIDE} pixels; got a cube of "
+                f"{cube.shape[0]} x {cube.shape[1]} pixels."
+            )
         pixels = np.asarray(cube, dtype=np.float64).reshape(-1, cube.shape[-1])
         components = ((pixels - self.mean_) @ self.components_.T).reshape(cube.shape[:2] + (-1,))
         scores = self._score_cube(components)

@@ -119,6 +119,12 @@ def test_bad_parameters_are_clear_errors(params, message):
         AttributeFilterDetector(**params).fit(cube)
 
 
+@pytest.mark.parametrize("shape", [(1, 30, 4), (2, 2, 3)])
+def test_cubes_too_small_for_a_neighbourhood_are_refused(shape):
+    with pytest.raises(ValueError, match=r"at least 3 x 3 pixels; got a cube of \d+ x \d+"):
+        AttributeFilterDetector().fit(np.ones(shape))
+
+
 def test_the_wrong_band_count_is_refused():
     cube, _ = _blob_scene()
     detector = AttributeFilterDetector().fit(cube)
