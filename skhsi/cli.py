@@ -15,9 +15,7 @@ with their wavelengths.
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +40,11 @@ def _build_parser():
                              "(dual-window), low-rank (robust PCA), deep-svdd, autoencoder "
                              "(spectral) or blind-spot (a spatial autoencoder that never sees "
                              "the pixel it reconstructs)")
+    _add_input_options(detect)
+    detect.add_argument("--mask", default=None, metavar="FILE",
+                        help="ground-truth mask in a file of its own (.npy, .png, .mat or "
+                             "ENVI; with --mask-key for a .mat), for the metrics and the "
+                             "overlay's hits and misses")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--quantile", type=float, default=0.995,
                         help="pixels at or above this quantile of the scores are flagged "
@@ -56,9 +59,11 @@ def _build_parser():
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file or an embedded scene")
     info.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
+    _add_input_options(info)
 
     bands = sub.add_parser("bands", help="choose bands by a sampling strategy")
     bands.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
+    _add_input_options(bands)
     bands.add_argument("--strategy", choices=["uniform", "regions", "rgb", "pca-loading"],
                        default="uniform")
     bands.add_argument("-k", "--n-bands", type=int, default=10,
@@ -66,6 +71,28 @@ def _build_parser():
     bands.add_argument("--drop-bad-bands", action="store_true",
                        help="drop the header's bad bands (bbl) first")
     return parser
+
+
+def _add_input_options(parser):
+    parser.add_argument("--cube-key", default=None, metavar="NAME",
+                        help="variable of a .mat file that holds the cube (default: the "
+                             "only 3-D array, or the one named data, cube, x or img)")
+    parser.add_argument("--mask-key", default=None, metavar="NAME",
+                        help="variable of a .mat file that holds the ground-truth mask "
+                             "(default: the 2-D array named map, gt, mask or groundtruth)")
+
+
+def _load(source, args):
+    """The image of ``source`` with the command's reader options."""
+    from skhsi.datasets import load_image
+
+    options = {key: value for key, value in (("cube_key", args.cube_key),
+                                             ("mask_key", args.mask_key))
+               if value is not None}
+    if options and Path(str(source)).suffix.lower() != ".mat":
+        raise ValueError(f"--cube-key and --mask-key choose variables of a .mat file; "
+                         f"{source} is not one.")
+    return load_image(source, **options)
 
 
 _METHODS = {"attribute": {}, "rx": {}, "local-rx": {}, "low-rank": {}, "deep-svdd": {},
@@ -99,11 +126,22 @@ def _detect(args):
 
     from skhsi import metrics, plotting
     from skhsi.anomaly import QuantileBinaryDecider
-    from skhsi.datasets import load_image
 
     if not 0.0 <= args.quantile <= 1.0:
         raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
-    image = load_image(args.scene)
+    if args.mask is not None and args.mask_key is not None \
+            and Path(args.mask).suffix.lower() == ".mat":
+        mask_key, args.mask_key = args.mask_key, None  # the key is the mask file's
+    else:
+        mask_key = None
+    image = _load(args.scene, args)
+    if args.mask is not None:
+        from dataclasses import replace
+
+        from skhsi.io import read_mask
+
+        image = replace(image, mask=read_mask(args.mask, key=mask_key,
+                                              shape=image.cube.shape[:2]))
     dropped = 0
     if image.bad_bands is not None and not args.keep_bad_bands:
         dropped = int(image.bad_bands.sum())
@@ -194,15 +232,9 @@ def _print_result(result):
 
 def _atomic_write(path, write):
     """Write through a temporary file in the same directory, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from skhsi._files import atomic_write
+
+    atomic_write(path, write)
 
 
 def _flagged_by_class(labels, flagged, class_names):
@@ -230,9 +262,7 @@ def _save_figure(figure, path, credit=None):
 
 
 def _info(args):
-    from skhsi.datasets import load_image
-
-    image = load_image(args.file)
+    image = _load(args.file, args)
     cube = image.cube
     print(f"file         {args.file}")
     print(f"cube         {' x '.join(map(str, cube.shape))} (lines x samples x bands), "
@@ -255,17 +285,32 @@ def _info(args):
     if "citation" in image.metadata:
         print(f"citation     {image.metadata['citation']}")
         print(f"licence      {image.metadata['licence']}")
-    for key in ("interleave", "byte order", "data type", "description"):
-        if key in image.metadata:
-            print(f"{key:<12} {image.metadata[key]}")
+    if "variables" in image.metadata:  # a .mat file: every numeric variable
+        used = {image.metadata.get("cube_key"): "cube", image.metadata.get("mask_key"): "mask",
+                image.metadata.get("wavelength_key"): "wavelengths"}
+        print("variables")
+        for name, shape in sorted(image.metadata["variables"].items()):
+            role = f"  ({used[name]})" if name in used else ""
+            print(f"  {name:<20} {' x '.join(map(str, shape))}{role}")
+    header = image.metadata.get("header")
+    if isinstance(header, dict):  # an ENVI file: the header's fields
+        print("header")
+        for key, value in header.items():
+            text = value if isinstance(value, str) else repr(value)
+            if len(text) > 60:
+                text = text[:57] + "..."
+            print(f"  {key:<20} {text}")
+    else:
+        for key in ("interleave", "byte order", "data type", "description"):
+            if key in image.metadata:
+                print(f"{key:<12} {image.metadata[key]}")
     return 0
 
 
 def _bands(args):
-    from skhsi.datasets import load_image
     from skhsi.preprocessing import BandSampler
 
-    image = load_image(args.file)
+    image = _load(args.file, args)
     if args.drop_bad_bands and image.bad_bands is not None:
         kept = np.flatnonzero(~image.bad_bands)
         image = image.drop_bad_bands()

@@ -185,3 +185,92 @@ def test_detect_with_the_autoencoders(tmp_path, capsys, method):
     metrics = json.loads((tmp_path / "out" / f"synthetic_{method}_metrics.json").read_text())
     assert metrics["method"] == method and metrics["shape"] == [32, 32, 10]
     assert 0.5 < metrics["roc_auc"] <= 1.0
+
+
+def _two_cube_mat(path, scene):
+    from scipy.io import savemat
+
+    savemat(path, {"radiance": scene.cube, "reflectance": scene.cube * 0.5,
+                   "gt_map": scene.mask.astype(np.uint8)})
+
+
+def test_a_mat_file_with_two_cubes_needs_and_takes_cube_key(tmp_path, capsys):
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene((24, 24, 8), random_state=0)
+    _two_cube_mat(tmp_path / "two.mat", scene)
+    assert main(["detect", str(tmp_path / "two.mat"), "--method", "rx"]) == 2
+    assert "ambiguous cube" in capsys.readouterr().err
+    assert main(["detect", str(tmp_path / "two.mat"), "--method", "rx", "--cube-key",
+                 "reflectance", "--mask-key", "gt_map", "--out", str(tmp_path / "o")]) == 0
+    metrics = json.loads((tmp_path / "o" / "two_rx_metrics.json").read_text())
+    assert metrics["anomalous_pixels"] == int(scene.mask.sum()) and metrics["roc_auc"] > 0.9
+
+
+def test_info_lists_the_variables_of_a_mat_file(tmp_path, capsys):
+    from skhsi.datasets import make_synthetic_scene
+
+    _two_cube_mat(tmp_path / "two.mat", make_synthetic_scene((24, 24, 8), random_state=0))
+    assert main(["info", str(tmp_path / "two.mat"), "--cube-key", "radiance",
+                 "--mask-key", "gt_map"]) == 0
+    out = capsys.readouterr().out
+    assert "radiance             24 x 24 x 8  (cube)" in out
+    assert "reflectance          24 x 24 x 8\n" in out
+    assert "gt_map               24 x 24  (mask)" in out
+
+
+def test_an_envi_scene_takes_a_mask_file(tmp_path, capsys):
+    from skhsi.datasets import make_synthetic_scene
+    from skhsi.io import write_envi
+
+    scene = make_synthetic_scene((24, 24, 8), random_state=0)
+    write_envi(tmp_path / "s.hdr", scene.cube, scene.wavelengths)
+    np.save(tmp_path / "gt.npy", scene.mask)
+    assert main(["detect", str(tmp_path / "s.hdr"), "--method", "rx", "--mask",
+                 str(tmp_path / "gt.npy"), "--out", str(tmp_path / "o")]) == 0
+    assert "ROC AUC" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "o" / "s_rx_metrics.json").read_text())
+    assert metrics["anomalous_pixels"] == int(scene.mask.sum())
+
+
+def test_a_label_map_as_mask_is_an_error_naming_file_and_variable(tmp_path, capsys):
+    from scipy.io import savemat
+
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene((24, 24, 8), random_state=0)
+    savemat(tmp_path / "s.mat", {"data": scene.cube, "map": 3 * scene.mask.astype(np.uint8)})
+    assert main(["detect", str(tmp_path / "s.mat"), "--method", "rx"]) == 2
+    err = capsys.readouterr().err
+    assert "s.mat, variable 'map'" in err and "got the values [0, 3]" in err
+    np.save(tmp_path / "labels.npy", 3 * scene.mask.astype(np.uint8))
+    savemat(tmp_path / "cube.mat", {"data": scene.cube})
+    assert main(["detect", str(tmp_path / "cube.mat"), "--method", "rx",
+                 "--mask", str(tmp_path / "labels.npy")]) == 2
+    assert "labels.npy: a mask must be boolean" in capsys.readouterr().err
+
+
+def test_reader_options_on_a_file_that_is_not_mat(tmp_path, capsys):
+    assert main(["info", "indian_pines", "--cube-key", "x"]) == 2
+    assert "choose variables of a .mat file" in capsys.readouterr().err
+
+
+def test_output_files_follow_the_umask(tmp_path, capsys):
+    import os
+
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene((24, 24, 8), random_state=0)
+    np.save(tmp_path / "gt.npy", scene.mask)
+    from scipy.io import savemat
+
+    savemat(tmp_path / "s.mat", {"data": scene.cube})
+    old = os.umask(0o022)
+    try:
+        assert main(["detect", str(tmp_path / "s.mat"), "--method", "rx",
+                     "--out", str(tmp_path / "o")]) == 0
+    finally:
+        os.umask(old)
+    files = list((tmp_path / "o").iterdir())
+    assert len(files) == 4
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}

@@ -2,11 +2,13 @@
 
 Readers return a :class:`SpectralImage`: the cube ``(H, W, C)`` channels last,
 wavelengths in nanometres, an optional ground-truth mask and the file's metadata.
+:func:`read_mask` reads a mask kept in a file of its own.
 """
 
 from ._envi import read_envi, write_envi
 from ._envi_header import parse_envi_header, read_envi_header
 from ._image import SpectralImage
+from ._mask import read_mask
 from ._mat import read_mat
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "parse_envi_header",
     "read_envi",
     "read_envi_header",
+    "read_mask",
     "read_mat",
     "write_envi",
 ]

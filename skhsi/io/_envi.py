@@ -5,12 +5,12 @@ from __future__ import annotations
 import mmap as _mmap
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._files import staged_file
 from ._envi_header import (
     _DTYPE_CODES,
     ENVI_DTYPES,
@@ -264,18 +264,8 @@ def _output_paths(path, interleave):
 
 
 def _atomic_write(target, write):
-    """Call ``write(fileobj)`` on a temporary file, then move it onto ``target``."""
-    fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".tmp",
-                               dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return tmp
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Stage ``write(fileobj)`` in a temporary file beside ``target``; return its path."""
+    return staged_file(target, write, fsync=True)
 
 
 def write_envi(path, cube, wavelengths=None, *, interleave="bsq", byte_order="little",

@@ -174,7 +174,12 @@ def read_mat(path, *, cube_key=None, mask_key=None):
     arrays = reader.load(wanted)
 
     cube = arrays[cube_name]
-    mask = None if mask_name is None else arrays[mask_name]
+    mask = None
+    if mask_name is not None:
+        from ._mask import _as_mask
+
+        mask = _as_mask(np.asarray(arrays[mask_name]), f"{path}, variable {mask_name!r}",
+                        cube.shape[:2])
     wavelengths, units_used = None, None
     if wl_name is not None:
         wavelengths = np.asarray(arrays[wl_name], dtype=np.float64).ravel()

@@ -1,25 +1,17 @@
 """Weights-only files: tensors and plain Python values, loaded without unpickling code."""
 
 import os
-import tempfile
 
 import torch
+
+from .._files import atomic_write
 
 __all__ = ["save_tensors", "load_tensors"]
 
 
 def save_tensors(path, payload):
     """Write ``payload`` (nested dicts/lists of tensors, numbers, strings, None) atomically."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".skhsi-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(os.path.abspath(os.fspath(path)), lambda f: torch.save(payload, f))
 
 
 def load_tensors(path):

@@ -142,7 +142,7 @@ def test_missing_and_wrong_keys(tmp_path, scene):
 
 def test_mask_and_wavelengths_must_match(tmp_path):
     scipy.io.savemat(tmp_path / "m.mat", {"data": np.ones((3, 4, 2)), "gt": np.zeros((4, 3))})
-    with pytest.raises(ValueError, match=r"expected \(3, 4\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"m.mat, variable 'gt'.*expected \(3, 4\), got \(4, 3\)"):
         read_mat(tmp_path / "m.mat")
     scipy.io.savemat(tmp_path / "w.mat", {"data": np.ones((3, 4, 2)), "wl": [400, 500, 600]})
     with pytest.raises(ValueError, match="expected 2 values"):

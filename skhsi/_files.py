@@ -1,0 +1,50 @@
+"""Writing files atomically, with the permissions the user's umask gives."""
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write", "staged_file"]
+
+
+def _umask():
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def staged_file(target, write, *, fsync=False):
+    """Write ``write(fileobj)`` into a temporary file beside ``target``; return its path.
+
+    The temporary file gets the mode a plain ``open(target, "w")`` would give
+    (``0o666`` less the umask), not the owner-only mode of
+    :func:`tempfile.mkstemp`, so the file moved into place later with
+    :func:`os.replace` is as readable as any other file the user writes. On
+    error the temporary file is removed and nothing is left behind.
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=target.parent if str(target.parent) else ".")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(target, write, *, fsync=False):
+    """Write ``target`` through a temporary file and :func:`os.replace`: never half-written."""
+    tmp = staged_file(target, write, fsync=fsync)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
