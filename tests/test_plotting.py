@@ -81,28 +81,45 @@ def legend_texts(ax):
 
 
 # ------------------------------------------------------------------------------ heatmap
-def test_heatmap_image_is_min_max_normalised_scores(rng):
-    scores = rng.normal(size=(9, 11)) * 5 + 3
+def test_heatmap_shows_real_scores_with_a_robust_stretch(rng):
+    scores = rng.normal(size=(20, 20)) * 5 + 3
+    scores[0, 0] = 1e6  # one extreme pixel must not take the whole colour range
     ax = plot_score_heatmap(scores, title="RX")
     assert isinstance(ax, Axes)
-    expected = (scores - scores.min()) / (scores.max() - scores.min())
-    np.testing.assert_allclose(ax.images[0].get_array(), expected)
+    image = ax.images[0]
+    np.testing.assert_array_equal(image.get_array(), scores)
+    low, high = np.percentile(scores, [1.0, 99.5])
+    assert (image.norm.vmin, image.norm.vmax) == pytest.approx((low, high))
     assert ax.get_title() == "RX"
-    assert len(ax.figure.axes) == 2  # image + colour bar
+    colorbar = ax.figure.axes[1]
+    assert "anomaly score, 1-99.5 percentile stretch" in colorbar.get_ylabel()
 
 
-def test_heatmap_without_normalisation_or_colorbar(rng):
-    scores = rng.random((4, 5)) * 100
-    ax = plot_score_heatmap(scores, normalize=False, colorbar=False)
-    np.testing.assert_allclose(ax.images[0].get_array(), scores)
+def test_heatmap_minmax_and_log_stretches(rng):
+    scores = rng.random((4, 5)) * 100 + 1
+    ax = plot_score_heatmap(scores, stretch="minmax", colorbar=False)
+    assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == (scores.min(), scores.max())
     assert len(ax.figure.axes) == 1
+    ax = plot_score_heatmap(scores, log=True)
+    assert type(ax.images[0].norm).__name__ == "LogNorm"
+    assert "log scale" in ax.figure.axes[1].get_ylabel()
 
 
-def test_heatmap_constant_map_gives_zeros_without_warning():
+def test_heatmap_bad_options_are_clear_errors(rng):
+    with pytest.raises(ValueError, match="log=True needs positive scores"):
+        plot_score_heatmap(np.zeros((3, 3)), log=True)
+    with pytest.raises(ValueError, match="stretch must be one of"):
+        plot_score_heatmap(np.ones((3, 3)), stretch="linear")
+    with pytest.raises(ValueError, match="percentiles must satisfy"):
+        plot_score_heatmap(np.ones((3, 3)), percentiles=(50, 10))
+
+
+def test_heatmap_constant_map_draws_without_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ax = plot_score_heatmap(np.full((3, 3), 7.0))
-    np.testing.assert_array_equal(ax.images[0].get_array(), np.zeros((3, 3)))
+        ax.figure.canvas.draw()
+    np.testing.assert_array_equal(ax.images[0].get_array(), np.full((3, 3), 7.0))
 
 
 def test_heatmap_draws_on_given_axes(rng):
@@ -179,10 +196,12 @@ def test_overlay_legend_counts_tp_fp_fn(cube, tiny_masks):
     ax = plot_detection_overlay(cube[:3, :4], truth, pred)
     assert isinstance(ax, Axes)
     counts = {}
-    for text in legend_texts(ax):
+    *layers, caption = legend_texts(ax)
+    for text in layers:
         name, n = re.fullmatch(r"(.+): (\d+)", text).groups()
         counts[name] = int(n)
     assert counts == {"true positive": 2, "false positive": 2, "missed (false negative)": 2}
+    assert re.fullmatch(r"R, G, B: bands \d+, \d+, \d+", caption)
 
 
 def test_overlay_paints_three_distinct_colours(cube, tiny_masks):
@@ -193,7 +212,7 @@ def test_overlay_paints_three_distinct_colours(cube, tiny_masks):
     assert len({tuple(tp), tuple(fp), tuple(fn)}) == 3
     assert tp[3] == fp[3] == fn[3] == 0.5
     assert layer[1, 0, 3] == 0  # true negatives stay transparent
-    handles = ax.get_legend().legend_handles
+    handles = ax.get_legend().legend_handles[:3]  # the fourth entry is the band caption
     assert len({to_rgba(h.get_facecolor()) for h in handles}) == 3
 
 

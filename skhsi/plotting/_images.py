@@ -6,14 +6,25 @@ import numpy as np
 
 from ._checks import _HIGHLIGHT, _band_axis, _check_mask, _new_axes, _numeric
 
-# Cyan, magenta, yellow: apart from each other (also for the common colour-vision
-# deficiencies) and from the greens, reds and browns of natural scenes.
-_TP_COLOR, _FP_COLOR, _FN_COLOR = "#22D3EE", "#FF2BD6", "#FFE119"
+# Sky blue, vermillion, yellow of the Okabe-Ito palette: told apart with the
+# common colour-vision deficiencies, and none of them the colour of a scene's
+# vegetation, soil, water or pale roads.
+_TP_COLOR, _FP_COLOR, _FN_COLOR = "#56B4E9", "#D55E00", "#F0E442"
 
 
-def plot_score_heatmap(scores, *, ax=None, cmap="inferno", normalize=True, title=None,
-                       colorbar=True):
-    """Show an anomaly-score map as a heatmap with a colour bar.
+_STRETCHES = ("percentile", "minmax")
+
+
+def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
+                       percentiles=(1.0, 99.5), log=False, title=None, colorbar=True):
+    """Show an anomaly-score map as a heatmap, with the real scores on the colour bar.
+
+    A min-max stretch lets the one or two most extreme pixels take the bright
+    end of the colour map and leaves the rest of the scene dark. The default
+    stretch maps the ``percentiles`` of the scores to the ends of the colour
+    map instead (the pixels beyond them are shown at the ends, and the colour
+    bar's arrows say so); the image and the colour bar keep the scores' own
+    values, so maps of one detector stay comparable.
 
     Parameters
     ----------
@@ -21,8 +32,14 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", normalize=True, title
         Anomaly scores, higher = more anomalous; NaN or inf raise ``ValueError``.
     ax : matplotlib Axes, default=None
     cmap : str or Colormap, default="inferno"
-    normalize : bool, default=True
-        Min-max scale the scores to [0, 1]; a constant map becomes all zeros.
+    stretch : {"percentile", "minmax"}, default="percentile"
+        Colour limits at the ``percentiles`` of the scores, or at their
+        minimum and maximum.
+    percentiles : tuple of 2 floats, default=(1.0, 99.5)
+        Low and high percentiles of the ``"percentile"`` stretch.
+    log : bool, default=False
+        Logarithmic colour scale (scores must be positive), for scores that
+        span orders of magnitude such as RX's Mahalanobis distances.
     title : str, default=None
     colorbar : bool, default=True
 
@@ -34,23 +51,50 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", normalize=True, title
     --------
     >>> import numpy as np
     >>> from skhsi.plotting import plot_score_heatmap
-    >>> ax = plot_score_heatmap(np.arange(12.0).reshape(3, 4))
-    >>> float(ax.images[0].get_array().max())
-    1.0
+    >>> scores = np.arange(400.0).reshape(20, 20); scores[0, 0] = 1e6   # one extreme pixel
+    >>> ax = plot_score_heatmap(scores)
+    >>> image = ax.images[0]
+    >>> float(image.get_array().max()), round(float(image.norm.vmax), 3)   # real values, robust top
+    (1000000.0, 398.005)
     """
+    from matplotlib.colors import LogNorm, Normalize
+
     scores = _numeric(scores, 2, "(H, W)", "scores").astype(float)
-    if normalize:
-        span = np.ptp(scores)
-        scores = (scores - scores.min()) / span if span > 0 else np.zeros_like(scores)
+    if stretch not in _STRETCHES:
+        raise ValueError(f"stretch must be one of {_STRETCHES}; got {stretch!r}.")
+    low_p, high_p = percentiles
+    if not 0 <= low_p < high_p <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
+    values = scores
+    if log:
+        if not np.all(scores > 0):
+            raise ValueError(
+                f"log=True needs positive scores; the smallest is {scores.min():g}. Shift "
+                "them (scores - scores.min() + a small number) or keep a linear scale."
+            )
+        values = np.log(scores)
+    if stretch == "percentile":
+        vmin, vmax = np.percentile(values, [low_p, high_p])
+    else:
+        vmin, vmax = values.min(), values.max()
+    if log:
+        vmin, vmax = np.exp(vmin), np.exp(vmax)
+    if vmax <= vmin:  # a (nearly) constant map
+        vmax = vmin * (1 + 1e-9) + 1e-12 if vmin > 0 or not log else vmin
+    norm = (LogNorm if log else Normalize)(vmin=vmin, vmax=vmax)
     ax = _new_axes(ax)
-    limits = dict(vmin=0.0, vmax=1.0) if normalize else {}
-    image = ax.imshow(scores, cmap=cmap, interpolation="nearest", **limits)
+    image = ax.imshow(scores, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set(xticks=[], yticks=[])
     if title is not None:
         ax.set_title(title)
     if colorbar:
-        label = "normalised anomaly score" if normalize else "anomaly score"
-        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9)
+        below, above = scores.min() < vmin, scores.max() > vmax
+        extend = {(True, True): "both", (True, False): "min", (False, True): "max",
+                  (False, False): "neither"}[(bool(below), bool(above))]
+        label = "anomaly score" + (" (log scale)" if log else "")
+        if stretch == "percentile" and (below or above):
+            label += f", {low_p:g}-{high_p:g} percentile stretch"
+        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9, extend=extend)
     return ax
 
 
@@ -132,9 +176,11 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     """Show detections over a false-colour image of the scene.
 
     With a ground truth, true positives, false positives and misses (false
-    negatives) are painted in cyan, magenta and yellow; without one
-    (``mask_true=None``) the flagged pixels are painted in magenta. The legend,
-    right of the image, gives the pixel count of each.
+    negatives) are painted in sky blue, vermillion and yellow (Okabe-Ito
+    colours, distinct with the common colour-vision deficiencies); without
+    one (``mask_true=None``) the flagged pixels are painted in vermillion. The
+    legend, right of the image, gives the pixel count of each and names the
+    bands shown as red, green and blue (with their wavelengths when known).
 
     Parameters
     ----------
@@ -164,10 +210,11 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     >>> pred = np.zeros((6, 6), dtype=bool); pred[2:4, 3:5] = True
     >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), truth, pred)
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['true positive: 2', 'false positive: 2', 'missed (false negative): 2']
-    >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), None, pred)
+    ['true positive: 2', 'false positive: 2', 'missed (false negative): 2', 'R, G, B: bands 2, 2, 1']
+    >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), None, pred,
+    ...                             wavelengths=[460, 550, 640, 800])
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['flagged: 4']
+    ['flagged: 4', 'R, G, B: bands 2, 1, 0 (640, 550, 460 nm)']
     """
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
@@ -188,6 +235,8 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     for name, where, color in layers:
         layer[where] = (*to_rgb(color), alpha)
         handles.append(Patch(facecolor=color, edgecolor="black", label=f"{name}: {where.sum()}"))
+    handles.append(Patch(facecolor="none", edgecolor="none",
+                         label=_rgb_caption(wavelengths, cube.shape[-1])))
     new_figure = ax is None
     if new_figure:  # an Axes the exact shape of the image, at most 4.5 in high, 7 in wide
         import matplotlib.pyplot as plt
@@ -211,6 +260,16 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
         ax.set_position((margin / fig_w, 1 - (margin + img_h) / fig_h, img_w / fig_w,
                          img_h / fig_h))
     return ax
+
+
+def _rgb_caption(wavelengths, n_bands):
+    """Which bands the false-colour background shows, for the legend."""
+    bands = rgb_band_indices(wavelengths, n_bands)
+    text = "R, G, B: bands " + ", ".join(str(b) for b in bands)
+    if wavelengths is not None:
+        nm = np.asarray(wavelengths, dtype=float)[list(bands)]
+        text += " (" + ", ".join(f"{w:.0f}" for w in nm) + " nm)"
+    return text
 
 
 # ------------------------------------------------------------------------- spectral axis
