@@ -58,8 +58,8 @@ class ConsensusDetector(SpectralOutlierMixin, _BaseComposition):
     -anomaly_score - offset_`` is negative exactly where ``predict`` is -1.
 
     A member whose tags declare image input (``input_tags.three_d_array``,
-    as the spatial autoencoders and filters do; for a pipeline, its first
-    step's tags) gets the input as the ensemble got it, a cube or a batch of
+    as the spatial autoencoders, filters and image detectors do; for a
+    pipeline, any step's tags) gets the input as the ensemble got it, a cube or a batch of
     cubes, and its score maps are flattened. Every other member gets the
     pixel table ``(n_pixels, C)``, so plain scikit-learn detectors work on
     cubes too. The ensemble's outputs have the input's leading shape:
@@ -339,11 +339,16 @@ def _is_drop(estimator):
 
 
 def _takes_images(estimator):
-    """Whether a member declares 3-D input (for a pipeline: its first step)."""
+    """Whether a member needs cubes: its tags declare 3-D input (for a pipeline, any step's).
+
+    Per-pixel skhsi steps accept cubes as well as pixel tables, so a pipeline
+    with one image step (e.g. a bandpass in front of an image detector) is
+    given the cube.
+    """
     steps = getattr(estimator, "steps", None)
     if isinstance(steps, list) and steps:
-        first = [step for _, step in steps if step is not None and not isinstance(step, str)]
-        return bool(first) and _takes_images(first[0])
+        return any(_takes_images(step) for _, step in steps
+                   if step is not None and not isinstance(step, str))
     try:
         return bool(get_tags(estimator).input_tags.three_d_array)
     except Exception:  # not a scikit-learn estimator: give it pixels

@@ -290,3 +290,18 @@ def test_members_with_bad_scores(pixels):
         ConsensusDetector([("bad", _BadShape())]).fit(pixels)
     with pytest.raises(ValueError, match="gave NaN scores for 300 of 300 pixels"):
         ConsensusDetector([("nan", _NaNScores())]).fit(pixels)
+
+
+def test_a_pipeline_with_an_image_step_is_given_the_cube():
+    from skhsi.anomaly import LocalRXDetector
+    from skhsi.datasets import make_synthetic_scene
+    from skhsi.metrics import roc_auc
+    from skhsi.pipeline import make_attribute_filter_pipeline
+
+    scene = make_synthetic_scene(random_state=0)
+    ensemble = ConsensusDetector([("default", make_attribute_filter_pipeline()),
+                                  ("local", LocalRXDetector())]).fit(scene.cube)
+    scores = ensemble.anomaly_score(scene.cube)
+    assert scores.shape == (64, 64) and roc_auc(scene.mask, scores) > 0.9
+    with pytest.raises(ValueError, match="works on images"):
+        ensemble.anomaly_score(scene.cube.reshape(-1, scene.cube.shape[-1]))
