@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 # that names its own command ("Produced by `python benchmarks/...`") wins.
 SECTIONS = {
     "default_detector": "python benchmarks/bench_default_detector.py",
+    "default_sensitivity": "python benchmarks/bench_default_sensitivity.py",
     "detection": "python benchmarks/bench_detection.py",
     "throughput": "python benchmarks/bench_throughput.py",
     "reduction": "python benchmarks/bench_reduction.py --threads 1",
@@ -288,9 +289,18 @@ def target_tiled_memory(text):
                  f"{max(diffs) if diffs else float('nan'):.1e}")
 
 
+def target_default_sensitivity(text):
+    m = re.search(r"Largest change of the mean from one setting \(the guided filter kept\): "
+                  r"(\d+\.\d+)", text)
+    spread = float(m.group(1))
+    return spread <= 0.002, (f"default detector: no single setting near the defaults moves "
+                             f"the 8-scene mean AUC by more than 0.002 ({spread:.4f})")
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
+           ("default_sensitivity", target_default_sensitivity),
            ("robustness", target_robustness_default),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
