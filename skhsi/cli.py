@@ -46,6 +46,11 @@ def _build_parser():
                              "ENVI; with --mask-key for a .mat), for the metrics and the "
                              "overlay's hits and misses")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
+    detect.add_argument("--threshold", default=None, metavar="RULE",
+                        help="which pixels are flagged: quantile:Q (scores at or above the "
+                             "scene's Q quantile; the default, with --quantile's Q), "
+                             "contamination (the detector's own threshold, set in fit from "
+                             "its contamination) or score:S (scores at or above S)")
     detect.add_argument("--quantile", type=float, default=0.995,
                         help="pixels at or above this quantile of the scores are flagged "
                              "(default: 0.995)")
@@ -127,8 +132,7 @@ def _detect(args):
     from skhsi import metrics, plotting
     from skhsi.anomaly import QuantileBinaryDecider
 
-    if not 0.0 <= args.quantile <= 1.0:
-        raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
+    rule, value = _threshold_rule(args)
     if args.mask is not None and args.mask_key is not None \
             and Path(args.mask).suffix.lower() == ".mat":
         mask_key, args.mask_key = args.mask_key, None  # the key is the mask file's
@@ -154,14 +158,28 @@ def _detect(args):
     start = time.perf_counter()
     scores = detector.anomaly_score(cube)
     score_seconds = time.perf_counter() - start
-    flagged = QuantileBinaryDecider(quantile=args.quantile).fit_transform(scores)
+    if rule == "quantile":
+        threshold = float(QuantileBinaryDecider(quantile=value).fit(scores).thresholds(scores)[0, 0])
+        flagged = scores >= threshold
+        rule_text = f"scores >= {threshold:.4g}, the {value:g} quantile"
+    elif rule == "contamination":
+        final = detector[-1] if hasattr(detector, "steps") else detector
+        threshold = -float(final.offset_)
+        flagged = scores > threshold
+        rule_text = (f"scores > {threshold:.4g}, the detector's threshold "
+                     f"(contamination={final.contamination:g})")
+    else:
+        threshold = value
+        flagged = scores >= threshold
+        rule_text = f"scores >= {threshold:.4g}"
 
     result = {
         "scene": str(args.scene),
         "method": args.method,
         "shape": list(cube.shape),
         "bad_bands_dropped": dropped,
-        "quantile": args.quantile,
+        "quantile": args.quantile if rule == "quantile" else None,
+        "threshold": {"rule": rule, "value": value, "score": threshold, "text": rule_text},
         "flagged_pixels": int(flagged.sum()),
         "fit_seconds": round(fit_seconds, 3),
         "score_seconds": round(score_seconds, 3),
@@ -191,7 +209,7 @@ def _detect(args):
     plt.close(ax.figure)
     ax = plotting.plot_detection_overlay(
         cube, image.mask, flagged, wavelengths=image.wavelengths, alpha=0.9,
-        title=f"{name}: {args.method}, scores >= the {args.quantile:g} quantile")
+        title=f"{name}: {args.method}, {rule_text}")
     _save_figure(ax.figure, out / f"{stem}_overlay.png", credit)
     plt.close(ax.figure)
     _atomic_write(out / f"{stem}_scores.npy", lambda f: np.save(f, scores))
@@ -209,16 +227,18 @@ def _print_result(result):
     if result["bad_bands_dropped"]:
         print(f"bad bands  {result['bad_bands_dropped']} dropped (header bbl)")
     if "flagged_by_class" in result:
-        print(f"flagged    {result['flagged_pixels']} pixels (scores >= the "
-              f"{result['quantile']:g} quantile), by ground-truth class:")
+        print(f"flagged    {result['flagged_pixels']} pixels "
+              f"({result['threshold']['text']}), by ground-truth class:")
         print(f"  {'class':<38} {'flagged':>7} {'of flagged':>10} {'of class':>8}")
         for row in result["flagged_by_class"]:
             print(f"  {row['class']:<38} {row['flagged']:>7} {row['share_of_flagged']:>10.1%} "
                   f"{row['share_of_class']:>8.1%}")
+    else:
+        print(f"flagged    {result['flagged_pixels']} pixels ({result['threshold']['text']})")
     if "roc_auc" in result:
         print(f"ROC AUC    {result['roc_auc']:.4f}")
         print(f"AP         {result['average_precision']:.4f}")
-        print(f"IoU        {result['iou']:.4f}   (pixels >= the {result['quantile']} quantile)")
+        print(f"IoU        {result['iou']:.4f}   (flagged: {result['threshold']['text']})")
         print(f"precision  {result['precision']:.4f}")
         print(f"recall     {result['recall']:.4f}")
     else:
@@ -235,6 +255,27 @@ def _atomic_write(path, write):
     from skhsi._files import atomic_write
 
     atomic_write(path, write)
+
+
+def _threshold_rule(args):
+    """``(rule, value)`` of ``--threshold`` (``--quantile`` gives the quantile rule's value)."""
+    if args.threshold is None and not 0.0 <= args.quantile <= 1.0:
+        raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
+    spec = args.threshold if args.threshold is not None else f"quantile:{args.quantile}"
+    rule, _, text = spec.partition(":")
+    if rule == "contamination" and not text:
+        return rule, None
+    if rule in ("quantile", "score") and text:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is not None and np.isfinite(value) and (rule == "score" or 0 <= value <= 1):
+            return rule, value
+    raise ValueError(
+        f"--threshold must be quantile:Q with Q in [0, 1], contamination, or score:S with "
+        f"a finite number S; got {spec!r}."
+    )
 
 
 def _flagged_by_class(labels, flagged, class_names):
@@ -339,6 +380,11 @@ def main(argv=None):
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"skhsi: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that stopped (``| head``)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

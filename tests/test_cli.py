@@ -273,3 +273,32 @@ def test_output_files_follow_the_umask(tmp_path, capsys):
     files = list((tmp_path / "o").iterdir())
     assert len(files) == 4
     assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}
+
+
+@pytest.mark.parametrize("rule, check", [
+    ("quantile:0.99", lambda scores, flagged, t: flagged == int((scores >= t).sum()) >= 41),
+    ("score:5.0", lambda scores, flagged, t: t == 5.0 and flagged == int((scores >= 5).sum())),
+    ("contamination", lambda scores, flagged, t: flagged == int((scores > t).sum())),
+])
+def test_threshold_rules_are_applied_and_stated(tmp_path, capsys, rule, check):
+    from scipy.io import savemat
+
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene(random_state=0)
+    savemat(tmp_path / "s.mat", {"data": scene.cube})
+    assert main(["detect", str(tmp_path / "s.mat"), "--method", "rx", "--threshold", rule,
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "s_rx_metrics.json").read_text())
+    threshold = metrics["threshold"]
+    assert threshold["rule"] == rule.partition(":")[0]
+    assert f"({threshold['text']})" in out
+    scores = np.load(tmp_path / "s_rx_scores.npy")
+    assert check(scores, metrics["flagged_pixels"], threshold["score"])
+
+
+@pytest.mark.parametrize("rule", ["quantile:2", "score:abc", "median", "score:nan"])
+def test_bad_threshold_rules_are_clear_errors(tmp_path, capsys, rule):
+    assert main(["detect", "--method", "rx", "--threshold", rule, "--out", str(tmp_path)]) == 2
+    assert "--threshold must be quantile:Q" in capsys.readouterr().err
