@@ -85,6 +85,14 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
         ``importances`` (ndarray of shape (C,)) and ``wavelengths`` (the
         first step's ``wavelengths`` parameter, or None).
 
+    Notes
+    -----
+    Occlusion misleads for detectors that whiten the bands (RX, local RX):
+    replacing a group by its mean breaks the band correlations the inverse
+    covariance was fitted on, so every group looks important. Refit the
+    detector without each group to ask which bands it needs (a drop-column
+    importance), or pass ``scoring`` to measure the effect on the detection.
+
     Examples
     --------
     >>> import matplotlib
