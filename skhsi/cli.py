@@ -60,7 +60,11 @@ def _build_parser():
     detect.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     detect.add_argument("--keep-bad-bands", action="store_true",
                         help="keep the bands an ENVI header marks bad (bbl); dropped by default")
-    detect.add_argument("--verbose", action="store_true", help="show training progress")
+    detect.add_argument("--verbose", action="store_true",
+                        help="show the networks' training progress, epoch by epoch")
+    detect.add_argument("--quiet", action="store_true",
+                        help="no progress lines (they go to a terminal's stderr only, never "
+                             "to a file or pipe)")
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file or an embedded scene")
     info.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
@@ -152,14 +156,17 @@ def _detect(args):
         image = image.drop_bad_bands()
     cube = image.cube
     detector = _make_detector(args)
+    _progress(args, f"fitting {args.method} on {' x '.join(map(str, cube.shape))} ...")
     start = time.perf_counter()
     detector.fit(cube)
     fit_seconds = time.perf_counter() - start
+    _progress(args, f"fitted in {fit_seconds:.1f} s; scoring ...")
     start = time.perf_counter()
     scores = detector.anomaly_score(cube)
     score_seconds = time.perf_counter() - start
     if rule == "quantile":
-        threshold = float(QuantileBinaryDecider(quantile=value).fit(scores).thresholds(scores)[0, 0])
+        decider = QuantileBinaryDecider(quantile=value).fit(scores)
+        threshold = float(decider.thresholds(scores)[0, 0])
         flagged = scores >= threshold
         rule_text = f"scores >= {threshold:.4g}, the {value:g} quantile"
     elif rule == "contamination":
@@ -201,6 +208,7 @@ def _detect(args):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    _progress(args, f"writing the pictures, scores and summary to {out} ...")
     stem = f"{Path(str(args.scene)).stem}_{args.method}"
     name = Path(str(args.scene)).name
     credit = image.metadata.get("credit")
@@ -255,6 +263,12 @@ def _atomic_write(path, write):
     from skhsi._files import atomic_write
 
     atomic_write(path, write)
+
+
+def _progress(args, message):
+    """A progress line on stderr, when stderr is a terminal and ``--quiet`` is not given."""
+    if not getattr(args, "quiet", False) and sys.stderr.isatty():
+        print(f"skhsi: {message}", file=sys.stderr, flush=True)
 
 
 def _threshold_rule(args):

@@ -302,3 +302,23 @@ def test_threshold_rules_are_applied_and_stated(tmp_path, capsys, rule, check):
 def test_bad_threshold_rules_are_clear_errors(tmp_path, capsys, rule):
     assert main(["detect", "--method", "rx", "--threshold", rule, "--out", str(tmp_path)]) == 2
     assert "--threshold must be quantile:Q" in capsys.readouterr().err
+
+
+def test_progress_lines_go_to_a_terminal_only(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from scipy.io import savemat
+
+    from skhsi.datasets import make_synthetic_scene
+
+    scene = make_synthetic_scene((24, 24, 8), random_state=0)
+    savemat(tmp_path / "s.mat", {"data": scene.cube})
+    argv = ["detect", str(tmp_path / "s.mat"), "--method", "rx", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "skhsi: fitting" not in capsys.readouterr().err  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "skhsi: fitting rx on 24 x 24 x 8 ..." in err and "scoring ..." in err
+    assert main(argv + ["--quiet"]) == 0
+    assert "skhsi:" not in capsys.readouterr().err
