@@ -45,6 +45,11 @@ def _build_parser():
                         help="ground-truth mask in a file of its own (.npy, .png, .mat or "
                              "ENVI; with --mask-key for a .mat), for the metrics and the "
                              "overlay's hits and misses")
+    detect.add_argument("--min-nm", type=float, default=None, metavar="NM",
+                        help="keep the bands at or above this wavelength (needs a file with "
+                             "wavelengths)")
+    detect.add_argument("--max-nm", type=float, default=None, metavar="NM",
+                        help="keep the bands at or below this wavelength")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--threshold", default=None, metavar="RULE",
                         help="which pixels are flagged: quantile:Q (scores at or above the "
@@ -111,20 +116,31 @@ _CLASSICAL = {"rx": "RXDetector", "local-rx": "LocalRXDetector",
               "low-rank": "LowRankSparseDetector"}
 
 
-def _make_detector(args):
+def _make_detector(args, wavelengths=None):
+    """The detector of ``--method``, behind a bandpass when ``--min-nm``/``--max-nm`` are given."""
     from skhsi import anomaly
-    from skhsi.pipeline import make_attribute_filter_pipeline, make_deep_svdd_pipeline
+    from skhsi.pipeline import make_attribute_filter_pipeline, make_deep_svdd_pipeline, \
+        make_pipeline
+    from skhsi.preprocessing import BandpassByWavelength
 
+    limits = {"min_wavelength_nm": args.min_nm, "max_wavelength_nm": args.max_nm}
+    if any(v is not None for v in limits.values()) and wavelengths is None:
+        raise ValueError(f"--min-nm and --max-nm need the band wavelengths, and {args.scene} "
+                         "has none.")
     if args.method == "attribute":
-        return make_attribute_filter_pipeline()
-    if args.method in _CLASSICAL:
-        return getattr(anomaly, _CLASSICAL[args.method])()
+        return make_attribute_filter_pipeline(wavelengths=wavelengths, **limits)
     params = {"random_state": args.seed, "device": args.device, "verbose": int(args.verbose)}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
     if args.method == "deep-svdd":
-        return make_deep_svdd_pipeline(**params)
-    return anomaly.AutoencoderDetector(**_METHODS[args.method], **params)
+        return make_deep_svdd_pipeline(wavelengths=wavelengths, **limits, **params)
+    if args.method in _CLASSICAL:
+        detector = getattr(anomaly, _CLASSICAL[args.method])()
+    else:
+        detector = anomaly.AutoencoderDetector(**_METHODS[args.method], **params)
+    if any(v is not None for v in limits.values()):
+        return make_pipeline(BandpassByWavelength(wavelengths=wavelengths, **limits), detector)
+    return detector
 
 
 def _detect(args):
@@ -155,7 +171,7 @@ def _detect(args):
         dropped = int(image.bad_bands.sum())
         image = image.drop_bad_bands()
     cube = image.cube
-    detector = _make_detector(args)
+    detector = _make_detector(args, image.wavelengths)
     _progress(args, f"fitting {args.method} on {' x '.join(map(str, cube.shape))} ...")
     start = time.perf_counter()
     detector.fit(cube)
@@ -184,6 +200,7 @@ def _detect(args):
         "scene": str(args.scene),
         "method": args.method,
         "shape": list(cube.shape),
+        "bands_used": _bands_used(detector, cube.shape[-1]),
         "bad_bands_dropped": dropped,
         "quantile": args.quantile if rule == "quantile" else None,
         "threshold": {"rule": rule, "value": value, "score": threshold, "text": rule_text},
@@ -234,6 +251,9 @@ def _print_result(result):
     print(f"method     {result['method']}")
     if result["bad_bands_dropped"]:
         print(f"bad bands  {result['bad_bands_dropped']} dropped (header bbl)")
+    if result["bands_used"] != result["shape"][-1]:
+        print(f"bands      {result['bands_used']} of {result['shape'][-1]} used "
+              "(--min-nm / --max-nm)")
     if "flagged_by_class" in result:
         print(f"flagged    {result['flagged_pixels']} pixels "
               f"({result['threshold']['text']}), by ground-truth class:")
@@ -263,6 +283,15 @@ def _atomic_write(path, write):
     from skhsi._files import atomic_write
 
     atomic_write(path, write)
+
+
+def _bands_used(detector, n_bands):
+    """How many bands reach the detector (after a bandpass step, when there is one)."""
+    for _, step in getattr(detector, "steps", []):
+        kept = getattr(step, "selected_bands_", None)
+        if kept is not None:
+            return int(len(kept))
+    return int(n_bands)
 
 
 def _progress(args, message):

@@ -322,3 +322,26 @@ def test_progress_lines_go_to_a_terminal_only(tmp_path, capsys, monkeypatch):
     assert "skhsi: fitting rx on 24 x 24 x 8 ..." in err and "scoring ..." in err
     assert main(argv + ["--quiet"]) == 0
     assert "skhsi:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["attribute", "rx"])
+def test_the_files_wavelengths_reach_the_bandpass(tmp_path, capsys, method):
+    from skhsi.datasets import make_synthetic_scene
+    from skhsi.io import write_envi
+
+    scene = make_synthetic_scene((24, 24, 30), random_state=0)
+    write_envi(tmp_path / "s.hdr", scene.cube, scene.wavelengths)
+    keep = (scene.wavelengths >= 500) & (scene.wavelengths <= 900)
+    assert main(["detect", str(tmp_path / "s.hdr"), "--method", method, "--min-nm", "500",
+                 "--max-nm", "900", "--out", str(tmp_path)]) == 0
+    assert f"bands      {keep.sum()} of 30 used" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / f"s_{method}_metrics.json").read_text())
+    assert metrics["bands_used"] == keep.sum() < 30
+
+
+def test_wavelength_limits_without_wavelengths_are_an_error(tmp_path, capsys):
+    from scipy.io import savemat
+
+    savemat(tmp_path / "s.mat", {"data": np.random.default_rng(0).random((8, 8, 5))})
+    assert main(["detect", str(tmp_path / "s.mat"), "--min-nm", "500"]) == 2
+    assert "--min-nm and --max-nm need the band wavelengths" in capsys.readouterr().err
