@@ -76,7 +76,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r".*\.py$",
-    "ignore_pattern": r"__init__\.py",
+    "ignore_pattern": r"__init__\.py|had_pictures\.py",
     "matplotlib_animations": False,
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,

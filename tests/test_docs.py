@@ -5,6 +5,7 @@ backend, in a temporary working directory. The quickstart page's code blocks
 and the Sphinx build (``-W``: warnings are errors) are slow tests.
 """
 
+import os
 import re
 import runpy
 import subprocess
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+# Scripts beside the gallery that read the shared development scenes (not in the docs).
+SCENE_SCRIPTS = ("had_pictures.py",)
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name not in SCENE_SCRIPTS)
 DOCS = ROOT / "docs"
 
 
@@ -53,6 +56,22 @@ def test_examples_are_found():
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(path, agg):
     runpy.run_path(str(path), run_name="__main__")
+
+
+@pytest.mark.slow
+def test_the_pictures_of_every_development_scene_are_written(tmp_path):
+    from tests._data import SHARED_DATA, shared_file
+
+    shared_file("had/HYDICE_data.mat")  # skips, saying where, when the scenes are absent
+    n_scenes = len(list((SHARED_DATA / "had").glob("*.mat")))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "had_pictures.py"), "--data",
+         str(SHARED_DATA / "had"), "--out", str(tmp_path)],
+        capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0, result.stderr
+    pictures = sorted(tmp_path.glob("*.png"))
+    assert len(pictures) == 4 * n_scenes and all(p.stat().st_size > 5_000 for p in pictures)
+    assert result.stdout.count("ROC AUC") == 2 * n_scenes
 
 
 def _python_blocks(rst):
