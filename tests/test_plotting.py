@@ -441,3 +441,17 @@ def test_band_importance_bars_stay_visible_at_spectrometer_overlaps():
     wl = np.r_[np.linspace(400, 690, 30), 690.4, np.linspace(700, 990, 30)]
     ax = plot_band_importance(np.ones(61), wavelengths=wl)
     assert min(b.get_width() for b in ax.patches) > 5
+
+
+def test_overlay_background_is_muted_unless_asked(cube):
+    from skhsi.plotting import false_rgb
+
+    pred = np.zeros(cube.shape[:2], bool)
+    colour = plot_detection_overlay(cube, None, pred, background="colour")
+    np.testing.assert_allclose(colour.images[0].get_array(), false_rgb(cube))
+    muted = np.asarray(plot_detection_overlay(cube, None, pred).images[0].get_array())
+    rgb = false_rgb(cube)
+    grey = rgb @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(muted, 0.3 * rgb + 0.7 * grey[..., None])
+    with pytest.raises(ValueError, match="background must be 'muted' or 'colour'"):
+        plot_detection_overlay(cube, None, pred, background="grey")

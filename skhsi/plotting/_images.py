@@ -172,7 +172,7 @@ def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(2,
 
 
 def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=None,
-                           alpha=0.6, title=None):
+                           alpha=0.6, title=None, background="muted"):
     """Show detections over a false-colour image of the scene.
 
     With a ground truth, true positives, false positives and misses (false
@@ -197,6 +197,10 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     alpha : float in [0, 1], default=0.6
         Opacity of the painted pixels.
     title : str, default=None
+    background : {"muted", "colour"}, default="muted"
+        ``"muted"`` shows the false-colour image mostly desaturated (30 %
+        colour, 70 % its grey value), so that the painted pixels stand out
+        on any scene; ``"colour"`` shows it as :func:`false_rgb` renders it.
 
     Returns
     -------
@@ -230,7 +234,12 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
                   ("missed (false negative)", truth & ~pred, _FN_COLOR))
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
-    background = false_rgb(cube, wavelengths)
+    if background not in ("muted", "colour"):
+        raise ValueError(f"background must be 'muted' or 'colour'; got {background!r}.")
+    image = false_rgb(cube, wavelengths)
+    if background == "muted":
+        grey = image @ np.array([0.299, 0.587, 0.114])
+        image = 0.3 * image + 0.7 * grey[..., None]
     layer, handles = np.zeros(pred.shape + (4,)), []
     for name, where, color in layers:
         layer[where] = (*to_rgb(color), alpha)
@@ -245,7 +254,7 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
         img_h = min(4.5, 7.0 * h / w)
         img_w, margin = img_h * w / h, 0.1
         ax = plt.figure(figsize=(img_w + 2 * margin, img_h + 2 * margin)).add_axes((0, 0, 1, 1))
-    ax.imshow(background, interpolation="nearest")
+    ax.imshow(image, interpolation="nearest")
     ax.imshow(layer, interpolation="nearest")
     ax.set(xticks=[], yticks=[])
     if title is not None:
