@@ -85,8 +85,16 @@ class SpectralMixin:
 
     ``_validate_spectral`` returns a validated float pixel table and the
     leading shape; ``_check_spectral`` does the same for a fitted estimator,
-    checking the band count learned in ``fit``.
+    checking the band count learned in ``fit``. The data methods of every
+    subclass (``fit``, ``transform``, ``anomaly_score``, ...) also take an
+    :class:`xarray.DataArray` and give one back (:mod:`skhsi._xarray`).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from ._xarray import wrap_methods
+
+        wrap_methods(cls, inherited=True)
 
     def _validate_spectral(self, X, *, reset, dtype=None):
         pixels, lead = as_pixels(X)

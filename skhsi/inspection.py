@@ -28,7 +28,9 @@ def _output_method(estimator):
 
 def _first_step_wavelengths(estimator, n_bands):
     first = estimator.steps[0][1] if hasattr(estimator, "steps") else estimator
-    wavelengths = getattr(first, "wavelengths", None)
+    wavelengths = getattr(first, "wavelengths_in_", None)  # also those of a fitted DataArray
+    if wavelengths is None:
+        wavelengths = getattr(first, "wavelengths", None)
     if wavelengths is None:
         return None
     return check_wavelengths(wavelengths, n_bands)
@@ -82,8 +84,9 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
     Returns
     -------
     result : Bunch
-        ``importances`` (ndarray of shape (C,)) and ``wavelengths`` (the
-        first step's ``wavelengths`` parameter, or None).
+        ``importances`` (ndarray of shape (C,)) and ``wavelengths`` (those
+        the first step was fitted with, ``wavelengths_in_``, else its
+        ``wavelengths`` parameter, or None).
 
     Notes
     -----

@@ -13,6 +13,7 @@ from sklearn import pipeline as _sk_pipeline
 from sklearn.utils.metaestimators import available_if
 
 from ._node import TorchNode
+from ._xarray import wrap_methods
 from .anomaly import AttributeFilterDetector, DeepSVDD
 from .base import ModuleStepMixin, as_pixels
 from .preprocessing import BandpassByWavelength, PerPixelUnitNorm, ZScoreNormalizerGlobal
@@ -176,6 +177,9 @@ class Pipeline(_sk_pipeline.Pipeline):
         if not _is_head(self._final_estimator):
             return super().fit_transform(X, y, **params)
         return self.fit(X, y, **params).transform(X)
+
+
+wrap_methods(Pipeline, inherited=True)  # DataArrays in, DataArrays out (skhsi._xarray)
 
 
 def _split_params(pipeline, params):

@@ -200,6 +200,49 @@ class SpectralImage:
             labels=self.labels,
         )
 
+    def to_xarray(self):
+        """The image as an :class:`xarray.DataArray` ``(y, x, band)``, for labelled work.
+
+        The cube becomes the data; ``wavelength`` (nm, with ``units``), ``fwhm``
+        and ``bad_band`` are coordinates along ``band`` when known, ``mask``
+        and ``labels`` coordinates on ``(y, x)``; ``y`` and ``x`` are pixel
+        indices. Plain values of ``metadata`` (strings and numbers) become
+        attributes. Every skhsi node takes the result and gives DataArrays
+        back; a band-dropping node fitted on it takes its wavelengths from the
+        ``wavelength`` coordinate. Needs xarray (``pip install skhsi[xarray]``).
+
+        Returns
+        -------
+        xarray.DataArray
+
+        Examples
+        --------
+        >>> from skhsi.datasets import make_synthetic_scene
+        >>> da = make_synthetic_scene((8, 9, 5), random_state=0).to_xarray()
+        >>> da.dims, da.sizes["band"], str(da.coords["wavelength"].attrs["units"])
+        (('y', 'x', 'band'), 5, 'nm')
+        """
+        try:
+            import xarray as xr
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("SpectralImage.to_xarray needs xarray: pip install "
+                              "'skhsi[xarray]' (or xarray).") from exc
+        coords = {"y": np.arange(self.cube.shape[0]), "x": np.arange(self.cube.shape[1])}
+        if self.wavelengths is not None:
+            coords["wavelength"] = ("band", self.wavelengths, {"units": "nm"})
+        if self.fwhm is not None:
+            coords["fwhm"] = ("band", self.fwhm, {"units": "nm"})
+        if self.bad_bands is not None:
+            coords["bad_band"] = ("band", self.bad_bands)
+        if self.mask is not None:
+            coords["mask"] = (("y", "x"), self.mask)
+        if self.labels is not None:
+            coords["labels"] = (("y", "x"), self.labels)
+        attrs = {key: value for key, value in self.metadata.items()
+                 if isinstance(value, (str, int, float, bool))}
+        return xr.DataArray(self.cube, dims=("y", "x", "band"), coords=coords, attrs=attrs,
+                            name=str(self.metadata.get("name", "cube")))
+
     def __repr__(self) -> str:
         wl = self.wavelengths
         wl_txt = "None" if wl is None else f"{wl[0]:.1f}..{wl[-1]:.1f} nm"

@@ -8,6 +8,7 @@ schedules, best-model checkpoints and TensorBoard.
 """
 
 import copy
+import sys
 import tempfile
 
 import numpy as np
@@ -213,7 +214,7 @@ def fit_objective(prefix, head, criterion, X, y=None, *, max_epochs, lr, batch_s
         cbs.append(("tile_epoch", TileEpoch(X)))
     cbs += [(name, cb) for name, cb in extra_callbacks]
     cbs += [(f"user_{i}", copy.deepcopy(cb)) for i, cb in enumerate(callbacks or [])]
-    if verbose:
+    if verbose and sys.stderr.isatty():  # tqdm's bar redraws with control characters
         cbs.append(("progress", ProgressBar()))
     if patience is not None:
         cbs.append(("early_stopping", EarlyStopping(

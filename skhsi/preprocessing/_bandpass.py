@@ -8,7 +8,6 @@ from sklearn.utils._param_validation import Interval
 
 from ..base import SpectralMixin
 from ._selector import BandSelectorMixin
-from ._wavelengths import check_wavelengths
 
 
 class BandpassByWavelength(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
@@ -71,16 +70,17 @@ class BandpassByWavelength(SpectralMixin, BandSelectorMixin, TransformerMixin, B
         self._validate_spectral(X, reset=True)
         n_bands = self.n_features_in_
         limits = (self.min_wavelength_nm, self.max_wavelength_nm)
-        if self.wavelengths is None:
+        wavelengths = self._fit_wavelengths(n_bands)
+        if wavelengths is None:
             if any(limit is not None for limit in limits):
                 raise ValueError(
                     "BandpassByWavelength needs `wavelengths` (nm, one per band) to apply "
-                    f"the limits {limits}; got wavelengths=None."
+                    f"the limits {limits}; got wavelengths=None (and no DataArray with a "
+                    "wavelength coordinate)."
                 )
             self.selected_bands_ = np.arange(n_bands)
             self.wavelengths_out_ = None
             return self
-        wavelengths = check_wavelengths(self.wavelengths, n_bands)
         low = -np.inf if self.min_wavelength_nm is None else self.min_wavelength_nm
         high = np.inf if self.max_wavelength_nm is None else self.max_wavelength_nm
         if low > high:

@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import SpectralMixin
 from ._selector import BandSelectorMixin
-from ._wavelengths import check_wavelengths
 
 __all__ = ["BandSampler", "DEFAULT_REGIONS", "RGB_NM"]
 
@@ -135,10 +134,8 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
         """
         pixels, _ = self._validate_spectral(X, reset=True)
         n_features = self.n_features_in_
-        wavelengths = None
-        if self.wavelengths is not None:
-            wavelengths = check_wavelengths(self.wavelengths, n_features)
-        elif self.strategy in _NEEDS_WAVELENGTHS:
+        wavelengths = self._fit_wavelengths(n_features)
+        if wavelengths is None and self.strategy in _NEEDS_WAVELENGTHS:
             raise ValueError(
                 f"strategy={self.strategy!r} needs `wavelengths` (nm, one per band); "
                 "got wavelengths=None."

@@ -4,9 +4,10 @@ import numpy as np
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from .._xarray import coordinate_wavelengths
 from ..base import ModuleStepMixin, as_pixels, restore_shape
 from ..nn import BandSelect
-from ._wavelengths import wavelength_feature_names
+from ._wavelengths import check_wavelengths, wavelength_feature_names
 
 __all__ = ["BandSelectorMixin"]
 
@@ -15,9 +16,24 @@ class BandSelectorMixin(ModuleStepMixin, SelectorMixin):
     """Band selection on pixel tables, cubes and batches of cubes.
 
     The node sets ``selected_bands_`` (indices of the kept bands, in output
-    order) and ``wavelengths_out_`` (their wavelengths, or ``None``) in
-    ``fit``. ``get_support`` is scikit-learn's unordered mask.
+    order), ``wavelengths_in_`` (the wavelengths it was fitted with: its
+    ``wavelengths`` parameter, or the ``wavelength`` coordinate of a fitted
+    :class:`xarray.DataArray`, or ``None``) and ``wavelengths_out_`` (the kept
+    bands' wavelengths, or ``None``) in ``fit``. ``get_support`` is scikit-learn's unordered mask.
     """
+
+    def _fit_wavelengths(self, n_bands):
+        """The band wavelengths for ``fit``: the ``wavelengths`` parameter, else those of
+        the :class:`xarray.DataArray` being fitted (its ``wavelength`` coordinate), else
+        ``None``. Kept as ``wavelengths_in_``."""
+        if self.wavelengths is not None:
+            wavelengths = check_wavelengths(self.wavelengths, n_bands)
+        else:
+            wavelengths = coordinate_wavelengths(n_bands)
+            if wavelengths is not None:
+                wavelengths = check_wavelengths(wavelengths, n_bands)
+        self.wavelengths_in_ = wavelengths
+        return wavelengths
 
     def _get_support_mask(self):
         check_is_fitted(self)

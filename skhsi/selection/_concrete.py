@@ -190,6 +190,7 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
                 f"n_bands={self.n_bands} is larger than the number of bands in X "
                 f"(n_features = {n_features})."
             )
+        self._fit_wavelengths(n_features)
         self.module_ = self._build_module(int(self._seeds[0]))
         self._sync()
         return self
@@ -216,8 +217,9 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
         return self
 
     def _sync(self):
-        wavelengths = (None if self.wavelengths is None
-                       else check_wavelengths(self.wavelengths, self.n_features_in_))
+        wavelengths = getattr(self, "wavelengths_in_", None)
+        if wavelengths is None and self.wavelengths is not None:  # files without it
+            wavelengths = check_wavelengths(self.wavelengths, self.n_features_in_)
         module = self.module_
         self.selected_bands_ = as_numpy(module.hard_indices()).astype(np.intp)
         self.tau_ = float(module.tau)
