@@ -68,6 +68,29 @@ def test_transformers_keep_the_labels(scene, node):
     np.testing.assert_allclose(out.values, node.transform(scene.cube))
 
 
+def test_spatial_transformers_keep_the_labels(scene):
+    from skhsi.spatial import Pool2D, SobelEdges
+
+    da = _labelled(scene, band_first=True)
+    edges = SobelEdges(direction=False).fit(da).transform(da)
+    assert edges.dims == ("y", "x", "wavelength")  # one magnitude per band
+    np.testing.assert_allclose(edges.values, SobelEdges(direction=False).fit_transform(scene.cube))
+    pooled = Pool2D(size=2, stride=2).fit(da).transform(da)  # a smaller grid: plain array
+    assert isinstance(pooled, np.ndarray) and pooled.shape == (10, 12, 30)
+
+
+def test_rioxarray_layout_band_first_with_integer_band_labels(scene):
+    # rioxarray.open_rasterio gives (band, y, x) with bands numbered 1..C and no wavelengths
+    da = xr.DataArray(scene.cube.transpose(2, 0, 1), dims=("band", "y", "x"),
+                      coords={"band": np.arange(1, 31), "y": np.arange(20.0),
+                              "x": np.arange(24.0)})
+    scores = RXDetector().fit(da).anomaly_score(da)
+    assert scores.dims == ("y", "x")
+    with_wavelengths = da.assign_coords(wavelength=("band", scene.wavelengths))
+    sampler = BandSampler(3, strategy="rgb").fit(with_wavelengths)
+    assert sampler.transform(with_wavelengths).dims == ("y", "x", "wavelength")
+
+
 def test_projections_get_a_component_dimension(scene):
     out = TrainablePCA(4).fit(_labelled(scene)).transform(_labelled(scene))
     assert out.dims == ("y", "x", "component") and out.sizes["component"] == 4

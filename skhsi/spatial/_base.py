@@ -13,8 +13,15 @@ class CubeInputMixin:
     They accept one cube ``(H, W, C)`` or a batch ``(N, H, W, C)`` and refuse
     a pixel table with a ``ValueError`` saying why. Values are validated per
     pixel by scikit-learn (finite, numeric, the band count seen in ``fit``);
-    float32 input stays float32, anything else becomes float64.
+    float32 input stays float32, anything else becomes float64. Their data
+    methods take :class:`xarray.DataArray` cubes too (:mod:`skhsi._xarray`).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from .._xarray import wrap_methods
+
+        wrap_methods(cls, inherited=True)
 
     def _validate_cubes(self, X, *, reset):
         arr = X if hasattr(X, "ndim") else np.asarray(X)
