@@ -7,6 +7,7 @@ wavelengths in nanometres, an optional ground-truth mask and the file's metadata
 
 from ._envi import read_envi, write_envi
 from ._envi_header import parse_envi_header, read_envi_header
+from ._geotiff import read_geotiff
 from ._image import SpectralImage
 from ._mask import read_mask
 from ._mat import read_mat
@@ -16,6 +17,7 @@ __all__ = [
     "parse_envi_header",
     "read_envi",
     "read_envi_header",
+    "read_geotiff",
     "read_mask",
     "read_mat",
     "write_envi",
