@@ -80,7 +80,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
 
     See Also
     --------
-    LocalRXDetector, RXDetector, skhsi.pipeline.make_small_target_pipeline
+    LocalRXDetector, RXDetector, skhsi.pipeline.make_attribute_filter_pipeline
 
     Examples
     --------
