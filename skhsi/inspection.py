@@ -1,9 +1,10 @@
-"""Which bands a fitted model relies on: occlusion band importance."""
+"""Which bands a fitted model relies on: occlusion and drop-column band importance."""
 
 from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -45,22 +46,27 @@ def _first_step_wavelengths(estimator, n_bands):
         "scoring": [str, callable, None],
         "y": ["array-like", None],
         "n_jobs": [Integral, None],
+        "method": [StrOptions({"occlusion", "drop"})],
     },
     prefer_skip_nested_validation=True,
 )
 def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=None,
-                    n_jobs=None):
-    """Importance of every band for a fitted estimator, by occlusion.
+                    n_jobs=None, method="occlusion"):
+    """Importance of every band for a fitted estimator, by occlusion or by dropping it.
 
-    The bands are cut into consecutive groups of ``window`` bands; each group
-    in turn is replaced by its per-band mean over ``X`` (or by 0) and the
-    estimator is applied again. Without ``scoring`` the importance is the
-    mean absolute change of the estimator's output, the first it has of
-    ``anomaly_score``, ``predict_proba``, ``decision_function``, ``transform``
-    and ``predict``; with ``scoring`` it is the drop of
-    ``scoring(estimator, X, y)`` (positive = the score gets worse without the
-    band). Every band of a group gets the group's importance. ``X`` keeps its
-    shape, so cube-based models see cubes.
+    The bands are cut into consecutive groups of ``window`` bands. With
+    ``method="occlusion"`` each group in turn is replaced by its per-band
+    mean over ``X`` (or by 0) and the fitted estimator is applied again.
+    Without ``scoring`` the importance is the mean absolute change of the
+    estimator's output, the first it has of ``anomaly_score``,
+    ``predict_proba``, ``decision_function``, ``transform`` and ``predict``;
+    with ``scoring`` it is the drop of ``scoring(estimator, X, y)``
+    (positive = the score gets worse without the band). With
+    ``method="drop"`` (a drop-column importance; needs ``scoring``) a clone
+    of the estimator is refitted on ``X`` without each group and scored
+    there: the importance is how much worse the score gets when the model
+    never had the bands. Every band of a group gets the group's importance.
+    ``X`` keeps its shape, so cube-based models see cubes.
 
     Parameters
     ----------
@@ -80,6 +86,10 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
         Passed to ``scoring``.
     n_jobs : int or None, default=None
         Groups evaluated in parallel threads (joblib); each holds one copy of ``X``.
+    method : {"occlusion", "drop"}, default="occlusion"
+        Occlude the bands of the fitted estimator, or refit it without them
+        (``ceil(C / window)`` fits; the estimator's parameters must not fix
+        the band count, e.g. no ``wavelengths=``).
 
     Returns
     -------
@@ -92,9 +102,9 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
     -----
     Occlusion misleads for detectors that whiten the bands (RX, local RX):
     replacing a group by its mean breaks the band correlations the inverse
-    covariance was fitted on, so every group looks important. Refit the
-    detector without each group to ask which bands it needs (a drop-column
-    importance), or pass ``scoring`` to measure the effect on the detection.
+    covariance was fitted on, so every group looks important. Use
+    ``method="drop"`` with a ``scoring`` to ask which bands the detector
+    needs.
 
     Examples
     --------
@@ -125,6 +135,8 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
     def shaped(pixel_table):
         return pixel_table if lead is None else pixel_table.reshape(tuple(lead) + (n_bands,))
 
+    if method == "drop":
+        return _drop_importance(estimator, reference, lead, window, scoring, y, n_jobs)
     if scoring is None:
         output = _output_method(estimator)
         base = np.asarray(output(shaped(reference)), dtype=np.float64)
@@ -147,6 +159,41 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
         return effect(shaped(Xo))
 
     values = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(occluded)(g) for g in groups)
+    importances = np.empty(n_bands)
+    for group, value in zip(groups, values):
+        importances[group] = value
+    return Bunch(importances=importances,
+                 wavelengths=_first_step_wavelengths(estimator, n_bands))
+
+
+def _drop_importance(estimator, reference, lead, window, scoring, y, n_jobs):
+    """Drop-column importance: refit without each group of bands, score there."""
+    n_bands = reference.shape[1]
+
+    def shaped(pixel_table):
+        return pixel_table if lead is None else pixel_table.reshape(
+            tuple(lead) + (pixel_table.shape[1],))
+
+    if scoring is None:
+        raise ValueError(
+            "method='drop' compares scores of models fitted with and without each group of "
+            "bands, so it needs scoring= (e.g. 'roc_auc' with the mask as y)."
+        )
+    scorer = get_scorer(scoring)
+    base_score = float(scorer(estimator, shaped(reference), y))
+    groups = [np.arange(start, min(start + window, n_bands))
+              for start in range(0, n_bands, window)]
+    if len(groups) < 2:
+        raise ValueError(f"method='drop' needs at least two groups of bands; window={window} "
+                         f"covers all {n_bands}.")
+
+    def dropped(group):
+        keep = np.setdiff1d(np.arange(n_bands), group)
+        X_kept = shaped(reference[:, keep])
+        refitted = clone(estimator).fit(X_kept, y)
+        return base_score - float(scorer(refitted, X_kept, y))
+
+    values = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(dropped)(g) for g in groups)
     importances = np.empty(n_bands)
     for group, value in zip(groups, values):
         importances[group] = value

@@ -61,3 +61,25 @@ def test_errors(data):
         band_importance(object(), X)
     with pytest.raises(ValueError, match="anomaly scorers need the ground-truth mask"):
         band_importance(make_pipeline(RXDetector()).fit(X), X, scoring="roc_auc")
+
+
+def test_drop_importance_finds_the_band_the_anomalies_differ_in():
+    rng = np.random.default_rng(0)
+    cube = rng.normal(size=(30, 30, 6))
+    mask = np.zeros((30, 30), bool)
+    mask[rng.integers(0, 30, 12), rng.integers(0, 30, 12)] = True
+    cube[mask, 2] += 6.0  # the anomalies differ in band 2 only
+    rx = RXDetector().fit(cube)
+    drop = band_importance(rx, cube, method="drop", scoring="roc_auc", y=mask)
+    assert int(np.argmax(drop.importances)) == 2 and drop.importances[2] > 0.3
+    assert np.abs(np.delete(drop.importances, 2)).max() < 0.02
+
+
+def test_drop_importance_needs_a_scoring_and_two_groups():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    rx = RXDetector().fit(X)
+    with pytest.raises(ValueError, match="needs scoring="):
+        band_importance(rx, X, method="drop")
+    with pytest.raises(ValueError, match="at least two groups"):
+        band_importance(rx, X, method="drop", window=4, scoring="roc_auc",
+                        y=np.arange(50) < 3)
