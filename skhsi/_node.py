@@ -26,6 +26,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -52,7 +53,7 @@ TRAINING_PARAMETER_CONSTRAINTS = {
     "callbacks": [list, None],
     "tensorboard_dir": [str, os.PathLike, None],
     "verbose": ["verbose"],
-    "device": [str],
+    "device": [str, torch.device],
     "precision": [StrOptions({"float32", "bfloat16"})],
     "random_state": ["random_state"],
 }
@@ -81,6 +82,8 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         Called by the subclass's ``fit`` (decorated with ``_fit_context``,
         which has validated the parameters).
         """
+        if self.max_epochs > 0:
+            self._device()  # an unknown or missing device fails before any work
         X_train, y_train = self._start_fit(X, y)
         if self.max_epochs > 0:
             self._fit_gradient(X_train, y_train, seed=self._phase2_seed(),
@@ -118,6 +121,11 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         return self._split_images(X)[0]
 
     # -- image-layout input --------------------------------------------------------
+    def _validate_spectral(self, X, *, reset, dtype=None):
+        pixels, lead = super()._validate_spectral(X, reset=reset, dtype=dtype)
+        _check_float32_range(self, pixels)
+        return pixels, lead
+
     def _validate_images(self, X, *, reset):
         """Validated cubes of an image-layout node, and how to give results back.
 
@@ -142,6 +150,7 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         for i, item in enumerate(items):
             pixels = validate_data(self, np.asarray(item).reshape(-1, item.shape[-1]),
                                    reset=i == 0, dtype=[np.float64, np.float32])
+            _check_float32_range(self, pixels)
             cubes.append(pixels.reshape(item.shape[:2] + (pixels.shape[1],)))
         return cubes, kind
 
@@ -367,3 +376,18 @@ def _check_scoring_cube(estimator, cube):
         raise ValueError(f"{name} got an empty cube of shape {cube.shape}.")
     return cube
 
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(node, values):
+    """Refuse values that float32, the precision the networks compute in, cannot hold."""
+    if values.dtype == np.float64 and values.size:
+        largest = float(np.max(np.abs(values)))
+        if largest > _FLOAT32_MAX:
+            raise ValueError(
+                f"{type(node).__name__} computes in float32, whose largest value is "
+                f"{_FLOAT32_MAX:.3g}; the input holds values up to {largest:.3g}, which would "
+                "become infinite and give NaN scores. Rescale the data first (for example "
+                "with ZScoreNormalizerGlobal in front)."
+            )

@@ -152,3 +152,50 @@ def test_dask_scoring_of_a_patch_node(scene):
     node = _RingRegressor(random_state=0).fit(scene.cube)
     lazy = map_blocks(node.anomaly_score, da.from_array(scene.cube, chunks=(9, 10, 8)))
     np.testing.assert_allclose(lazy.compute(), node.anomaly_score(scene.cube), rtol=1e-5)
+
+
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "", "cuda:x"])
+def test_unknown_devices_fail_before_any_work(device):
+    from skhsi.anomaly import DeepSVDD
+
+    X = np.random.default_rng(0).normal(size=(64, 4))
+    with pytest.raises(ValueError, match=r"device must be 'auto', 'cpu', 'cuda', "
+                                         r"'cuda:<index>' or 'mps'"):
+        DeepSVDD(max_epochs=1, device=device, n_rff=16, rep_dim=2).fit(X)
+
+
+def test_a_torch_device_is_accepted():
+    import torch
+
+    from skhsi.anomaly import DeepSVDD
+
+    X = np.random.default_rng(0).normal(size=(64, 4))
+    detector = DeepSVDD(max_epochs=1, device=torch.device("cpu"), n_rff=16, rep_dim=2,
+                        random_state=0).fit(X)
+    assert detector.anomaly_score(X).shape == (64,)
+
+
+def test_values_beyond_float32_are_an_error_not_nan_scores():
+    from skhsi.anomaly import DeepSVDD
+
+    X = np.random.default_rng(0).normal(size=(64, 4))
+    big = X.copy()
+    big[3, 1] = 1e39
+    with pytest.raises(ValueError, match=r"computes in float32.*values up to 1e\+39"):
+        DeepSVDD(max_epochs=0, device="cpu", n_rff=16, rep_dim=2).fit(big)
+    detector = DeepSVDD(max_epochs=0, device="cpu", n_rff=16, rep_dim=2).fit(X)
+    with pytest.raises(ValueError, match="computes in float32"):
+        detector.anomaly_score(big)
+
+
+def test_a_validation_mask_of_the_wrong_length_fails_before_training():
+    from skhsi.anomaly import DeepSVDD
+
+    rng = np.random.default_rng(0)
+    X, X_valid = rng.normal(size=(64, 4)), rng.normal(size=(30, 4))
+    detector = DeepSVDD(max_epochs=3, device="cpu", n_rff=16, rep_dim=2, random_state=0)
+    with pytest.raises(ValueError, match=r"validation mask has shape \(20,\), expected \(30,\)"):
+        detector.fit(X, validation_data=(X_valid, np.zeros(20, bool)))
+    assert detector.net_ is None  # no epoch ran
+    with pytest.raises(ValueError, match="validation_data must be a pair"):
+        detector.fit(X, validation_data=X_valid)

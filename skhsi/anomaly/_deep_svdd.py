@@ -241,13 +241,17 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
         """
         if validation_data is None:
             return None
-        X_valid, mask = validation_data
-        pixels, lead = as_pixels(X_valid)
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a pair (X_valid, mask_valid); got "
+                             f"{type(validation_data).__name__}.")
+        cube, mask = validation_data
+        pixels, lead = as_pixels(cube)
         if X_valid is None:
             pixels, _ = self._validate_spectral(pixels, reset=False)
         else:
             pixels = X_valid
-        metric = validation_metric(self.validation_metric, mask, lead, self.contamination)
+        metric = validation_metric(self.validation_metric, mask, lead, self.contamination,
+                                   n_pixels=pixels.shape[0])
         return pixels, metric, self.validation_metric, lead
 
     # -- scoring --------------------------------------------------------------------

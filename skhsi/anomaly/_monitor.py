@@ -7,13 +7,18 @@ from .. import metrics
 __all__ = ["validation_metric"]
 
 
-def validation_metric(name, mask, leading_shape, contamination):
+def validation_metric(name, mask, leading_shape, contamination, n_pixels=None):
     """A function of per-pixel anomaly scores returning ``name`` on ``mask``.
 
     ``"iou"`` thresholds the scores at their ``1 - contamination`` quantile.
+    The mask must have the validation data's leading shape (``(n_pixels,)``
+    for a pixel table), checked here, before any training.
     """
     mask = np.asarray(mask)
-    expected = tuple(leading_shape) if leading_shape is not None else mask.shape
+    if leading_shape is not None:
+        expected = tuple(leading_shape)
+    else:
+        expected = (n_pixels,) if n_pixels is not None else mask.shape
 
     if mask.shape != expected:
         raise ValueError(

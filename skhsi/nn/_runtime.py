@@ -1,12 +1,16 @@
 """Device choice, seeding and chunked inference for torch modules."""
 
 import copy
+import re
 
 import numpy as np
 import torch
 
 __all__ = ["resolve_device", "make_generator", "apply_module", "as_numpy", "as_tensor",
            "autocast", "global_rng_untouched"]
+
+
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
 
 
 def resolve_device(device):
@@ -18,7 +22,18 @@ def resolve_device(device):
     """
     if device is None or device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    name = str(device)
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ValueError(
+            "device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps' (or a "
+            f"torch.device); got {device!r}."
+        )
+    name = device
+    if name == "mps" and not (hasattr(torch.backends, "mps")
+                              and torch.backends.mps.is_available()):
+        raise ValueError("device='mps' was requested but MPS is not available on this "
+                         "machine; use device='cpu' or device='auto'.")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
