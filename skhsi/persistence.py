@@ -3,13 +3,19 @@
 ``joblib``/``pickle`` round trips are exact but run code on load, so a file
 from an untrusted source must not be unpickled. :func:`save_weights` writes
 only tensors, numbers, strings and lists/dicts of them (read back by
-``torch.load(weights_only=True)``, which refuses anything else);
-:func:`load_weights` rebuilds the estimator from its class name — which
-must be one of skhsi's public estimators — its parameters and that state.
-Training-only objects (the skorch ``net_``, callbacks) are not saved.
+``torch.load(weights_only=True)``, which refuses anything else), with a
+SHA-256 checksum over all of it; :func:`load_weights` verifies the checksum,
+rebuilds the estimator from its class — which must be one of skhsi's public
+estimator classes —, validates its parameters, sets only fitted attributes
+(public names ending in ``_``), and checks that the result can score data.
+Training-only objects (the skorch ``net_``, callbacks) and paths (a
+pipeline's ``memory``, ``tensorboard_dir``) are neither saved nor restored.
+Every problem with a file is a ``ValueError`` naming it.
 """
 
+import hashlib
 import importlib
+import io
 import numbers
 
 import numpy as np
@@ -20,7 +26,9 @@ from .nn._state import load_tensors, save_tensors
 
 __all__ = ["save_weights", "load_weights"]
 
-_FORMAT = "skhsi-weights-1"
+_FORMAT = "skhsi-weights-2"
+#: Parameters that name places or code: never saved, defaults on load.
+_NOT_RESTORED = ("memory", "callbacks", "tensorboard_dir")
 _ALLOWED_MODULES = ("skhsi.anomaly", "skhsi.preprocessing", "skhsi.decomposition",
                     "skhsi.selection", "skhsi.classification", "skhsi.spatial",
                     "skhsi.pipeline")
@@ -48,7 +56,13 @@ def save_weights(estimator, path):
     >>> bool(np.array_equal(again.anomaly_score(X), rx.anomaly_score(X)))
     True
     """
-    save_tensors(path, {"format": _FORMAT, "estimator": _encode_estimator(estimator)})
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"estimator": _encode_estimator(estimator)}, buffer)
+    body = buffer.getvalue()
+    save_tensors(path, {"format": _FORMAT, "sha256": hashlib.sha256(body).hexdigest(),
+                        "body": torch.frombuffer(bytearray(body), dtype=torch.uint8)})
 
 
 def load_weights(path):
@@ -57,12 +71,58 @@ def load_weights(path):
     Raises
     ------
     ValueError
-        When the file is not a skhsi weights file or names a class outside skhsi.
+        For any file that is not an intact skhsi weights file: unreadable,
+        truncated, foreign, of another format, with a checksum that does not
+        match (damaged or altered), naming a class that is not a public skhsi
+        estimator, with invalid parameters, with state the class does not
+        have, or whose state does not fit together.
     """
-    payload = load_tensors(path)
+    import torch
+
+    payload = _read(lambda: load_tensors(path), path, "not a readable weights file")
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a skhsi weights file (expected format {_FORMAT!r}).")
-    return _decode_estimator(payload["estimator"])
+        found = payload.get("format") if isinstance(payload, dict) else None
+        raise ValueError(f"{path} is not a skhsi weights file (expected format {_FORMAT!r}"
+                         + (f", found {found!r}; save the model again" if found else "")
+                         + ").")
+    body, digest = payload.get("body"), payload.get("sha256")
+    if not isinstance(body, torch.Tensor) or body.dtype != torch.uint8 or body.ndim != 1 \
+            or not isinstance(digest, str):
+        raise ValueError(f"{path}: the weights file lacks its body or checksum.")
+    raw = body.numpy().tobytes()
+    if hashlib.sha256(raw).hexdigest() != digest:
+        raise ValueError(f"{path}: the checksum does not match: the file is damaged or was "
+                         "altered after it was saved.")
+    content = _read(lambda: torch.load(io.BytesIO(raw), weights_only=True), path,
+                    "its body is not readable")
+    if not isinstance(content, dict) or "estimator" not in content:
+        raise ValueError(f"{path}: the weights file holds no estimator.")
+    return _read(lambda: _decode_estimator(content["estimator"]), path,
+                 "its estimator cannot be rebuilt")
+
+
+def _read(step, path, what):
+    """Run ``step``; any failure is a ``ValueError`` naming the file."""
+    import pickle
+
+    try:
+        return step()
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: {what}: {exc}") from exc
+    except pickle.UnpicklingError as exc:
+        if "unsupported global" not in str(exc).lower():  # no code in it: damaged or foreign
+            raise ValueError(f"{path}: {what} (the data is not a weights file's).") from exc
+        raise ValueError(
+            f"{path}: refused: the file holds pickled objects other than tensors and plain "
+            "values, which could run code when loaded; a skhsi weights file never does. "
+            "Do not load it with pickle or torch.load(weights_only=False) unless you trust "
+            "its source."
+        ) from exc
+    except (OSError, EOFError, RuntimeError, KeyError, TypeError, AttributeError,
+            IndexError) as exc:
+        raise ValueError(f"{path}: {what} ({type(exc).__name__}: {exc}).") from exc
 
 
 def _encode_estimator(estimator):
@@ -74,16 +134,16 @@ def _encode_estimator(estimator):
             "member) with joblib, from a trusted source only."
         )
     public = _public_module(cls)
-    params = estimator.get_params(deep=False)
+    params = {key: value for key, value in estimator.get_params(deep=False).items()
+              if key not in _NOT_RESTORED}
     state = {}
     if "steps" in params:
         params = dict(params, steps=[[name, _encode_estimator(step)]
                                      for name, step in params["steps"]])
     else:
-        for key in ("callbacks",):
-            if params.get(key):
-                raise ValueError("Estimators with callbacks cannot be saved weights-only; "
-                                 "set callbacks=None first.")
+        if estimator.get_params(deep=False).get("callbacks"):
+            raise ValueError("Estimators with callbacks cannot be saved weights-only; "
+                             "set callbacks=None first.")
         module = _module_attribute(estimator)
         state = {key: _encode_value(value) for key, value in vars(estimator).items()
                  if key.endswith("_") and key not in ("net_", module) and key not in params}
@@ -95,33 +155,48 @@ def _encode_estimator(estimator):
             "state": state}
 
 
-def _public_module(cls):
+def _public_classes():
+    """The classes a weights file may name: skhsi's public estimator classes, by path."""
+    from sklearn.base import BaseEstimator
+
+    classes = {}
     for name in _ALLOWED_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if getattr(module, cls.__name__, None) is cls:
-            return name
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", ()):
+            obj = getattr(module, attr, None)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+                classes[f"{name}.{attr}"] = obj
+    return classes
+
+
+def _public_module(cls):
+    for path, known in _public_classes().items():
+        if known is cls:
+            return path.rpartition(".")[0]
     raise TypeError(f"{cls.__name__} is not a public skhsi estimator.")
 
 
 def _decode_estimator(data):
-    public, _, name = data["class"].rpartition(".")
-    if public not in _ALLOWED_MODULES:
-        raise ValueError(f"Refusing to load class {data['class']!r}: not a skhsi estimator.")
-    cls = getattr(importlib.import_module(public), name, None)
+    if not isinstance(data, dict) or not {"class", "params", "state"} <= set(data):
+        raise ValueError("an estimator entry needs 'class', 'params' and 'state'.")
+    cls = _public_classes().get(data["class"]) if isinstance(data["class"], str) else None
     if cls is None:
-        raise ValueError(f"Unknown skhsi estimator {data['class']!r}.")
-    params = {k: _decode_value(v) for k, v in data["params"].items() if k != "steps"}
+        raise ValueError(f"Refusing to load class {data['class']!r}: not a public skhsi "
+                         "estimator class.")
+    params = {k: _decode_value(v) for k, v in data["params"].items()
+              if k not in ("steps",) + _NOT_RESTORED}
     if "steps" in data["params"]:
         params["steps"] = [(step_name, _decode_estimator(step))
                            for step_name, step in data["params"]["steps"]]
     estimator = cls(**params)
+    estimator._validate_params()  # a file's parameters meet the class's constraints
     state = dict(data["state"])
     attribute = _module_attribute(estimator)
     module_state = state.pop(attribute, None) if attribute is not None else None
     for key, value in state.items():
+        if not (isinstance(key, str) and key.isidentifier() and key.endswith("_")
+                and not key.startswith("_") and not hasattr(cls, key)):
+            raise ValueError(f"state entry {key!r} is not a fitted attribute of {cls.__name__}.")
         setattr(estimator, key, _decode_value(value))
     if module_state is not None:
         module = estimator._build_module()
@@ -131,7 +206,33 @@ def _decode_estimator(data):
         estimator.net_ = None
     if isinstance(estimator, SpectralMixin) and data["state"]:  # fitted: rebuild its caches
         estimator._restore()
+    if data["state"] or "steps" in params:
+        _check_usable(estimator)
     return estimator
+
+
+def _check_usable(estimator):
+    """Score a few zero pixels: state of the wrong shape or kind fails here, not later."""
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is None:
+        first = estimator.steps[0][1] if hasattr(estimator, "steps") else None
+        n_features = getattr(first, "n_features_in_", None)
+    method = next((getattr(estimator, m) for m in ("anomaly_score", "transform", "predict")
+                   if hasattr(estimator, m)), None)
+    if n_features is None or method is None:
+        return
+    for probe in (np.zeros((4, 4, int(n_features))), np.zeros((4, int(n_features)))):
+        try:
+            method(probe)
+            return
+        except ValueError as exc:
+            if "works on images" in str(exc) or "expects anomaly scores" in str(exc):
+                continue
+            raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
+                             f"together: {exc}") from exc
+        except Exception as exc:
+            raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
+                             f"together ({type(exc).__name__}: {exc}).") from exc
 
 
 def _module_attribute(estimator):

@@ -1,5 +1,3 @@
-import pickle
-
 import numpy as np
 import pytest
 
@@ -47,18 +45,104 @@ def test_pickled_code_is_refused(tmp_path):
             return (print, ("owned",))
 
     path = tmp_path / "evil.pt"
-    torch.save({"format": "skhsi-weights-1", "estimator": Evil()}, path)
-    with pytest.raises(pickle.UnpicklingError):
+    torch.save({"format": "skhsi-weights-2", "estimator": Evil()}, path)
+    with pytest.raises(ValueError, match="refused: the file holds pickled objects"):
         load_weights(path)
 
 
-def test_foreign_class_names_are_refused(tmp_path):
+def _forge(path, estimator_entry):
+    """A well-formed weights file (valid checksum) around any estimator entry."""
+    import hashlib
+    import io
+
+    import torch
+
     from skhsi.nn._state import save_tensors
 
-    save_tensors(tmp_path / "x.pt", {"format": "skhsi-weights-1",
-                                     "estimator": {"class": "os.system", "params": {}, "state": {}}})
-    with pytest.raises(ValueError, match="Refusing to load class 'os.system'"):
+    buffer = io.BytesIO()
+    torch.save({"estimator": estimator_entry}, buffer)
+    body = buffer.getvalue()
+    save_tensors(path, {"format": "skhsi-weights-2", "sha256": hashlib.sha256(body).hexdigest(),
+                        "body": torch.frombuffer(bytearray(body), dtype=torch.uint8)})
+
+
+def _entry_of(estimator, tmp_path):
+    """The decoded estimator entry of a saved model (to alter it, as an attacker would)."""
+    import io
+
+    import torch
+
+    save_weights(estimator, tmp_path / "ok.pt")
+    outer = torch.load(tmp_path / "ok.pt", weights_only=True)
+    return torch.load(io.BytesIO(outer["body"].numpy().tobytes()), weights_only=True)["estimator"]
+
+
+@pytest.mark.parametrize("name", ["os.system", "skhsi.pipeline.as_pixels",
+                                  "skhsi.pipeline.make_pipeline", "skhsi.pipeline.np",
+                                  "skhsi.anomaly._rx.RXDetector"])
+def test_only_public_estimator_classes_are_rebuilt(tmp_path, name):
+    _forge(tmp_path / "x.pt", {"class": name, "params": {}, "state": {}})
+    with pytest.raises(ValueError, match=f"Refusing to load class '{name}'"):
         load_weights(tmp_path / "x.pt")
+
+
+def test_tampering_is_detected(cube, tmp_path):
+    det = DeepSVDD(max_epochs=1, n_rff=16, hidden=8, rep_dim=4, device="cpu",
+                   random_state=0).fit(cube)
+    save_weights(det, tmp_path / "m.pt")
+    data = bytearray((tmp_path / "m.pt").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 32] = bytes(255 - b for b in data[middle:middle + 32])
+    (tmp_path / "m.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="m.pt"):
+        load_weights(tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "text", "empty"])
+def test_damaged_files_are_value_errors(cube, tmp_path, damage):
+    save_weights(RXDetector().fit(cube), tmp_path / "m.pt")
+    data = (tmp_path / "m.pt").read_bytes()
+    broken = {"truncated": data[: len(data) // 3], "text": b"not a model\n", "empty": b""}
+    (tmp_path / "m.pt").write_bytes(broken[damage])
+    with pytest.raises(ValueError, match="m.pt: not a readable weights file"):
+        load_weights(tmp_path / "m.pt")
+
+
+def test_state_the_class_does_not_have_is_refused(cube, tmp_path):
+    entry = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["anomaly_score"] = 1.0
+    _forge(tmp_path / "x.pt", entry)
+    with pytest.raises(ValueError, match="'anomaly_score' is not a fitted attribute"):
+        load_weights(tmp_path / "x.pt")
+
+
+def test_state_of_the_wrong_shape_is_refused_on_load(cube, tmp_path):
+    import torch
+
+    entry = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["location_"] = {"__ndarray__": torch.zeros(3, dtype=torch.float64)}
+    _forge(tmp_path / "x.pt", entry)
+    with pytest.raises(ValueError, match="the saved state of RXDetector does not fit together"):
+        load_weights(tmp_path / "x.pt")
+
+
+def test_invalid_parameters_are_refused(cube, tmp_path):
+    entry = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["params"]["reg"] = "lots"
+    _forge(tmp_path / "x.pt", entry)
+    with pytest.raises(ValueError, match="'reg' parameter of RXDetector"):
+        load_weights(tmp_path / "x.pt")
+
+
+def test_paths_are_never_restored(cube, tmp_path):
+    from skhsi.pipeline import Pipeline
+
+    pipe = Pipeline([("rx", RXDetector())], memory=str(tmp_path / "cache")).fit(cube)
+    entry = _entry_of(pipe, tmp_path)
+    assert "memory" not in entry["params"]
+    entry["params"]["memory"] = str(tmp_path / "planted")
+    _forge(tmp_path / "x.pt", entry)
+    assert load_weights(tmp_path / "x.pt").memory is None
 
 
 def test_not_a_weights_file(tmp_path):
@@ -67,6 +151,9 @@ def test_not_a_weights_file(tmp_path):
     save_tensors(tmp_path / "x.pt", {"something": 1})
     with pytest.raises(ValueError, match="is not a skhsi weights file"):
         load_weights(tmp_path / "x.pt")
+    save_tensors(tmp_path / "old.pt", {"format": "skhsi-weights-1", "estimator": {}})
+    with pytest.raises(ValueError, match="found 'skhsi-weights-1'; save the model again"):
+        load_weights(tmp_path / "old.pt")
 
 
 def test_non_skhsi_estimators_are_refused(tmp_path):
