@@ -1,5 +1,6 @@
 """Global RX detector: Mahalanobis distance to the background distribution."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -86,7 +87,10 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         """
         pixels, _ = self._validate_spectral(X, reset=True)
         pixels = np.asarray(pixels, dtype=np.float64)
-        estimator = _COVARIANCES[self.covariance]().fit(pixels)
+        with warnings.catch_warnings():  # one sample: said below, in RX's terms
+            warnings.filterwarnings("ignore", message="Only one sample available")
+            estimator = _COVARIANCES[self.covariance]().fit(pixels)
+        _check_background(estimator.covariance_, pixels.shape[0], self.reg)
         self._set_statistics(estimator.location_, estimator.covariance_, pixels.shape[0])
         self._set_offset(self._anomaly_scores(pixels))
         return self
@@ -173,3 +177,23 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
             white = (centred - self.location_) @ self._whitener
             out[start:start + self.batch_size] = np.einsum("ij,ij->i", white, white)
         return out
+
+
+def _check_background(covariance, n_samples, reg):
+    """A ``ValueError`` when the training pixels give no background spread, a warning when
+    only the ridge keeps the covariance invertible."""
+    n_bands = covariance.shape[0]
+    if not np.all(np.isfinite(covariance)):
+        raise ValueError("RXDetector: the band covariance overflows float64; rescale the "
+                         "data before fitting.")
+    if n_samples < 2 or not np.trace(covariance) > 0:
+        raise ValueError(
+            f"RXDetector needs training pixels that vary: got {n_samples} sample(s) "
+            + ("" if n_samples < 2 else "that are all the same ")
+            + "(pixels), so there is no background covariance to measure distances against."
+        )
+    if n_samples <= n_bands:
+        warnings.warn(
+            f"RXDetector: {n_samples} training pixels for {n_bands} bands, so the sample "
+            f"covariance is singular and only the ridge (reg={reg:g}) keeps it invertible; "
+            "use covariance='ledoit-wolf' or 'oas', or fewer bands.", UserWarning, stacklevel=3)

@@ -85,3 +85,19 @@ def test_partial_fit_continues_after_a_weights_only_load(indian_pines, tmp_path)
 def test_partial_fit_needs_the_empirical_covariance(cube):
     with pytest.raises(ValueError, match="empirical covariance only; got covariance='oas'"):
         RXDetector(covariance="oas").partial_fit(cube)
+
+
+@pytest.mark.parametrize("X, message", [
+    (np.ones((1, 3)), "got 1 sample"),
+    (np.ones((10, 3)), "got 10 sample.* that are all the same"),
+])
+def test_training_data_without_spread_is_an_error_not_infinite_scores(X, message):
+    with pytest.raises(ValueError, match=f"RXDetector needs training pixels that vary: {message}"):
+        RXDetector().fit(X)
+
+
+def test_fewer_pixels_than_bands_warns_and_stays_finite():
+    X = np.random.default_rng(0).normal(size=(3, 5))
+    with pytest.warns(UserWarning, match="3 training pixels for 5 bands"):
+        rx = RXDetector().fit(X)
+    assert np.all(np.isfinite(rx.anomaly_score(X)))

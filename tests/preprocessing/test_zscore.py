@@ -60,3 +60,9 @@ def test_module_round_trip(cube):
     z._from_module(module)
     assert np.all(z.std_ > 0)
     assert np.allclose(z.transform(pixels), module(torch.tensor(pixels, dtype=torch.float32)).detach().numpy(), atol=1e-5)
+
+
+def test_values_whose_variance_overflows_are_an_error_not_nan():
+    X = np.arange(1.0, 11.0)[:, None] * np.array([[1e200, 1.0]])
+    with pytest.raises(ValueError, match="the variance of band 0 overflows float64"):
+        ZScoreNormalizerGlobal().fit(X)
