@@ -163,10 +163,9 @@ def wrap_methods(cls, *, inherited=False):
     from sklearn.utils._available_if import _AvailableIfDescriptor
 
     for name in WRAPPED:
-        method = getattr(cls, name, None) if inherited else cls.__dict__.get(name)
-        if inherited:
-            method = next((klass.__dict__[name] for klass in cls.__mro__
-                           if name in klass.__dict__), None)
+        owners = cls.__mro__ if inherited else (cls,)
+        method = next((klass.__dict__[name] for klass in owners if name in klass.__dict__),
+                      None)
         if isinstance(method, _AvailableIfDescriptor):
             if not getattr(method.fn, "__skhsi_xarray__", False):
                 setattr(cls, name, _AvailableIfDescriptor(xarray_aware(method.fn), method.check,

@@ -132,68 +132,40 @@ def band_importance(estimator, X, *, window=1, baseline="mean", scoring=None, y=
     dtype = pixels.dtype if pixels.dtype in (np.float32, np.float64) else np.float64
     reference = np.asarray(pixels, dtype=dtype)
 
-    def shaped(pixel_table):
-        return pixel_table if lead is None else pixel_table.reshape(tuple(lead) + (n_bands,))
+    def shaped(pixel_table):  # back to X's leading shape, any band count
+        return pixel_table if lead is None else pixel_table.reshape(
+            tuple(lead) + (pixel_table.shape[1],))
 
+    groups = [np.arange(start, min(start + window, n_bands))
+              for start in range(0, n_bands, window)]
     if method == "drop":
-        return _drop_importance(estimator, reference, lead, window, scoring, y, n_jobs)
+        if scoring is None:
+            raise ValueError(
+                "method='drop' compares scores of models fitted with and without each group "
+                "of bands, so it needs scoring= (e.g. 'roc_auc' with the mask as y)."
+            )
+        if len(groups) < 2:
+            raise ValueError(f"method='drop' needs at least two groups of bands; "
+                             f"window={window} covers all {n_bands}.")
     if scoring is None:
         output = _output_method(estimator)
         base = np.asarray(output(shaped(reference)), dtype=np.float64)
-
-        def effect(Xo):
-            return float(np.mean(np.abs(np.asarray(output(Xo), dtype=np.float64) - base)))
     else:
         scorer = get_scorer(scoring)
         base_score = float(scorer(estimator, shaped(reference), y))
 
-        def effect(Xo):
-            return base_score - float(scorer(estimator, Xo, y))
-
-    groups = [np.arange(start, min(start + window, n_bands))
-              for start in range(0, n_bands, window)]
-
-    def occluded(group):
+    def importance(group):
+        if method == "drop":  # refit a clone on the other bands and score it there
+            X_kept = shaped(np.delete(reference, group, axis=1))
+            return base_score - float(scorer(clone(estimator).fit(X_kept, y), X_kept, y))
         Xo = reference.copy()
         Xo[:, group] = fill[group]
-        return effect(shaped(Xo))
+        Xo = shaped(Xo)
+        if scoring is None:
+            return float(np.mean(np.abs(np.asarray(output(Xo), dtype=np.float64) - base)))
+        return base_score - float(scorer(estimator, Xo, y))
 
-    values = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(occluded)(g) for g in groups)
-    importances = np.empty(n_bands)
-    for group, value in zip(groups, values):
-        importances[group] = value
-    return Bunch(importances=importances,
-                 wavelengths=_first_step_wavelengths(estimator, n_bands))
-
-
-def _drop_importance(estimator, reference, lead, window, scoring, y, n_jobs):
-    """Drop-column importance: refit without each group of bands, score there."""
-    n_bands = reference.shape[1]
-
-    def shaped(pixel_table):
-        return pixel_table if lead is None else pixel_table.reshape(
-            tuple(lead) + (pixel_table.shape[1],))
-
-    if scoring is None:
-        raise ValueError(
-            "method='drop' compares scores of models fitted with and without each group of "
-            "bands, so it needs scoring= (e.g. 'roc_auc' with the mask as y)."
-        )
-    scorer = get_scorer(scoring)
-    base_score = float(scorer(estimator, shaped(reference), y))
-    groups = [np.arange(start, min(start + window, n_bands))
-              for start in range(0, n_bands, window)]
-    if len(groups) < 2:
-        raise ValueError(f"method='drop' needs at least two groups of bands; window={window} "
-                         f"covers all {n_bands}.")
-
-    def dropped(group):
-        keep = np.setdiff1d(np.arange(n_bands), group)
-        X_kept = shaped(reference[:, keep])
-        refitted = clone(estimator).fit(X_kept, y)
-        return base_score - float(scorer(refitted, X_kept, y))
-
-    values = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(dropped)(g) for g in groups)
+    values = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(importance)(g) for g in groups)
     importances = np.empty(n_bands)
     for group, value in zip(groups, values):
         importances[group] = value

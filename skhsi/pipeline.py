@@ -208,7 +208,7 @@ def make_attribute_filter_pipeline(*, wavelengths=None, min_wavelength_nm=None,
     :class:`~skhsi.anomaly.AttributeFilterDetector` (principal components,
     multi-scale area attribute filters, local-RX weighting and a guided
     filter). It needs whole cubes, trains nothing and has no randomness, so
-    it gives the same scores on every run and fits in about a second on a
+    it gives the same scores on every run and fits in a fraction of a second on a
     100 x 100 scene; ``skhsi detect`` uses it unless told otherwise. Use
     :func:`make_deep_svdd_pipeline` for a per-pixel detector that scores
     pixel tables, or when anomalies are not small objects.
