@@ -256,8 +256,8 @@ def _encode_value(value):
     if isinstance(value, (list, tuple)):
         return {"__tuple__" if isinstance(value, tuple) else "__list__":
                 [_encode_value(v) for v in value]}
-    if isinstance(value, dict):
-        return {"__dict__": {str(k): _encode_value(v) for k, v in value.items()}}
+    if isinstance(value, dict):  # keys keep their type: class labels may be integers
+        return {"__items__": [[_encode_value(k), _encode_value(v)] for k, v in value.items()]}
     if hasattr(value, "get_params") and hasattr(value, "fit"):
         # A member of an ensemble: saved as its own class, parameters and state.
         return {"__estimator__": _encode_estimator(value)}
@@ -275,7 +275,12 @@ def _decode_value(value):
         return [_decode_value(v) for v in value["__list__"]]
     if "__tuple__" in value:
         return tuple(_decode_value(v) for v in value["__tuple__"])
-    if "__dict__" in value:
+    if "__items__" in value:
+        items = [(_decode_value(k), _decode_value(v)) for k, v in value["__items__"]]
+        if not all(isinstance(k, (bool, int, float, str, type(None))) for k, _ in items):
+            raise ValueError("A dictionary key in a skhsi weights file is not a plain value.")
+        return dict(items)
+    if "__dict__" in value:  # files written before keys kept their type
         return {k: _decode_value(v) for k, v in value["__dict__"].items()}
     if "__estimator__" in value:
         return _decode_estimator(value["__estimator__"])

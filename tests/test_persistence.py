@@ -183,3 +183,16 @@ def test_minmax_partial_fit_continues_after_loading(cube, tmp_path):
     assert loaded.n_samples_seen_ == whole.n_samples_seen_ == 120
     assert np.allclose(loaded.data_min_, whole.data_min_)
     assert np.allclose(loaded.transform(cube), whole.transform(cube))
+
+
+def test_dictionary_parameters_keep_their_key_types(tmp_path):
+    from skhsi.classification import SpectralMLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    y = np.repeat([1, 2, 3], 20)
+    clf = SpectralMLPClassifier(hidden=8, max_epochs=2, class_weight={1: 2.0, 2: 1.0, 3: 1.0},
+                                device="cpu", random_state=0).fit(X, y)
+    save_weights(clf, tmp_path / "c.pt")
+    loaded = load_weights(tmp_path / "c.pt")
+    assert loaded.class_weight == {1: 2.0, 2: 1.0, 3: 1.0}
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))

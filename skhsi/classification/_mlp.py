@@ -1,27 +1,28 @@
 """A per-pixel MLP classifier that can close a two-phase pipeline."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._node import TorchNode
 from ..base import as_pixels, restore_shape
-from ..nn import PixelCrossEntropy, SpectralMLP, apply_module, make_generator
-from ._targets import pixel_labels
+from ..nn import LOSSES, SpectralMLP, apply_module, make_generator, make_loss
+from ..nn._layers import INITIALIZERS
+from ._targets import class_weights, pixel_labels
 
 
 class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
-    """Pixel classifier: a one-hidden-layer MLP trained on cross-entropy.
+    """Pixel classifier: a one-hidden-layer MLP trained on a loss chosen by name.
 
     ``fit`` runs two phases. Phase 1: seeded weights and an output bias equal
     to the log label frequencies, so the untrained network already predicts
-    the training label distribution. Phase 2 (``max_epochs > 0``):
-    cross-entropy through skorch. As the final step of a
+    the training label distribution. Phase 2 (``max_epochs > 0``): the
+    ``loss`` (cross-entropy by default) through skorch. As the final step of a
     :class:`skhsi.pipeline.Pipeline` it is the *head*: phase 2 trains it
     together with the steps in front of it that have ``trainable=True`` (a
     :class:`~skhsi.selection.ConcreteBandSelector` or
@@ -37,6 +38,27 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     ----------
     hidden : int, default=64
         Width of the hidden layer.
+    loss : {"cross-entropy", "binary-cross-entropy", "focal", "dice", \
+"cross-entropy+dice", "focal+dice"}, default="cross-entropy"
+        The training objective (:func:`skhsi.nn.make_loss`); the dice terms
+        are computed over each batch of pixels. ``"binary-cross-entropy"``
+        needs two classes.
+    gamma : float, default=2.0
+        Focusing exponent of the focal loss.
+    alpha : float, array-like of shape (n_classes,) or None, default=None
+        Class balance of the focal and binary losses: one factor per class
+        (in the order of ``classes_``), or for two classes the factor of the
+        second class (``1 - alpha`` for the first).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn:
+        ``{label: weight}`` (labels left out weigh 1) or ``"balanced"``
+        (inversely proportional to the class frequencies of ``y``).
+    init : {"glorot", "he"} or None, default=None
+        Initialisation of the weights (Glorot/Xavier uniform or He/Kaiming normal);
+        ``None`` draws them uniformly in ``+-1/sqrt(fan_in)``, as torch's
+        linear layers do. The output bias is the log prior either way.
+    dropout : float in [0, 1), default=0.0
+        Dropout on the hidden layer during training.
     max_epochs : int, default=30
     lr : float, default=1e-2
     batch_size : int, default=128
@@ -60,6 +82,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The weight of each class in the loss, from ``class_weight``.
     module_ : skhsi.nn.SpectralMLP
     net_ : skorch.NeuralNet or None
     history_ : list of dict
@@ -81,14 +105,28 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="both"), "array-like", None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "init": [StrOptions(set(INITIALIZERS)), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         **TorchNode._training_parameter_constraints,
     }
 
-    def __init__(self, hidden=64, *, max_epochs=30, lr=1e-2, batch_size=128, optimizer="adam",
+    def __init__(self, hidden=64, *, loss="cross-entropy", gamma=2.0, alpha=None,
+                 class_weight=None, init=None, dropout=0.0, max_epochs=30, lr=1e-2,
+                 batch_size=128, optimizer="adam",
                  weight_decay=0.0, l1=0.0, l2=0.0, patience=None, lr_schedule=None, callbacks=None,
                  tensorboard_dir=None, verbose=0, device="auto", precision="float32",
                  random_state=None):
         self.hidden = hidden
+        self.loss = loss
+        self.gamma = gamma
+        self.alpha = alpha
+        self.class_weight = class_weight
+        self.init = init
+        self.dropout = dropout
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -107,7 +145,7 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, validation_data=None):
-        """Prior-initialised weights, then ``max_epochs`` of cross-entropy training.
+        """Prior-initialised weights, then ``max_epochs`` of training on ``loss``.
 
         Parameters
         ----------
@@ -132,6 +170,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
 
     def _fit_statistics(self, pixels, labels):
         self.classes_, counts = np.unique(labels, return_counts=True)
+        self.class_weight_ = class_weights(self.class_weight, self.classes_, labels)
+        self._make_criterion()  # a loss that does not fit the classes fails before training
         self.module_ = self._build_module(make_generator(self._seeds[0]),
                                           log_prior=np.log(counts / counts.sum()))
         return self
@@ -139,8 +179,13 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     def _build_module(self, generator=None, log_prior=None):
         n_classes = len(self.classes_)
         prior = np.zeros(n_classes) if log_prior is None else log_prior
+        # Phase 1 seeds the dropout masks; a module rebuilt from a model file
+        # only predicts, so any seed does.
+        seed = 0 if generator is None else int(self._seeds[2])
         return SpectralMLP(self.n_features_in_, n_classes, hidden=self.hidden,
-                           log_prior=prior, generator=generator).eval()
+                           log_prior=prior, generator=generator,
+                           init=None if generator is None else self.init,
+                           dropout=self.dropout, seed=seed).eval()
 
     def _encode(self, labels):
         labels = np.asarray(labels).reshape(-1)
@@ -158,7 +203,14 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
         return self.module_, self._encode(y)
 
     def _make_criterion(self):
-        return PixelCrossEntropy()
+        if self.loss == "binary-cross-entropy" and len(self.classes_) != 2:
+            raise ValueError(f"loss='binary-cross-entropy' needs two classes; y has "
+                             f"{len(self.classes_)}: {self.classes_[:10]}.")
+        alpha = self.alpha
+        if alpha is not None and not isinstance(alpha, Real):
+            alpha = np.asarray(alpha, dtype=np.float64).tolist()
+        return make_loss(self.loss, n_classes=len(self.classes_),
+                         class_weight=self.class_weight_, gamma=self.gamma, alpha=alpha)
 
     def _validation(self, validation_data, X_valid=None):
         """``(pixels, accuracy, "accuracy")`` for skorch from ``(X_valid, y_valid)``.

@@ -26,6 +26,8 @@ from ._concrete import (
     distinctness_penalty,
 )
 from ._mixer import ChannelMixer, MixerObjective, ReconstructionLoss, batch_min_max
+from ._losses import LOSSES, make_loss
+from ._augment import flip_rotate, spectral_jitter
 
 __all__ = [
     "BandSelect",
@@ -59,4 +61,8 @@ __all__ = [
     "batch_min_max",
     "distinct_argmax",
     "distinctness_penalty",
+    "LOSSES",
+    "make_loss",
+    "flip_rotate",
+    "spectral_jitter",
 ]

@@ -1,8 +1,10 @@
 import joblib
 import numpy as np
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.classification import SpectralMLPClassifier
+from skhsi.nn import LOSSES
 from skhsi.pipeline import make_pipeline
 from skhsi.selection import ConcreteBandSelector, LearnableChannelMixer
 
@@ -80,3 +82,104 @@ def test_mixer_and_classifier_train_jointly():
     pipe.fit(cube, labels)
     assert not np.allclose(pipe[0].weights_[0], before.weights_[0])
     assert pipe.score(*_labelled_cube(seed=1)) > 0.9
+
+
+# -- losses, class weights, initialisers and dropout ---------------------------------
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains(loss):
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
+    clf = SpectralMLPClassifier(loss=loss, **_FAST).fit(cube, labels)
+    assert clf.history_[-1]["train_loss"] < clf.history_[0]["train_loss"]
+    assert clf.score(*_labelled_cube(seed=1, size=16, n_bands=8, informative=(1, 5))) > 0.9
+
+
+def test_focal_without_focus_trains_as_cross_entropy():
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 3, 5))
+    kwargs = dict(_FAST, max_epochs=3)
+    ce = SpectralMLPClassifier(**kwargs).fit(cube, labels)
+    focal = SpectralMLPClassifier(loss="focal", gamma=0.0, **kwargs).fit(cube, labels)
+    np.testing.assert_allclose(focal.predict_proba(cube), ce.predict_proba(cube), atol=1e-5)
+
+
+def test_class_weight_resolution_and_effect():
+    rng = np.random.default_rng(0)
+    n_major, n_minor = 950, 50
+    y = np.array(["common"] * n_major + ["rare"] * n_minor)
+    X = rng.normal(size=(1000, 4))
+    X[n_major:, 0] += 1.5  # overlapping classes: the rare one is easy to ignore
+    clf = SpectralMLPClassifier(class_weight="balanced", **_FAST).fit(X, y)
+    np.testing.assert_allclose(clf.class_weight_, [1000 / (2 * n_major), 1000 / (2 * n_minor)])
+    weighted = SpectralMLPClassifier(class_weight={"rare": 5.0}, **_FAST).fit(X, y)
+    np.testing.assert_array_equal(weighted.class_weight_, [1.0, 5.0])
+    plain = SpectralMLPClassifier(**_FAST).fit(X, y)
+    assert plain.class_weight_ is None
+
+    def rare_recall(model):
+        return np.mean(model.predict(X[n_major:]) == "rare")
+
+    assert rare_recall(plain) <= 0.3 and rare_recall(clf) > 0.7  # measured: 0.3 and 0.78
+    with pytest.raises(ValueError, match="not in class_weight|not found in|are not in"):
+        SpectralMLPClassifier(class_weight={"unknown": 2.0}, **_FAST).fit(X, y)
+
+
+def test_init_and_dropout():
+    X = np.random.default_rng(0).normal(size=(200, 50))
+    y = np.array([0] * 150 + [1] * 50)
+    default = SpectralMLPClassifier(hidden=400, max_epochs=0, random_state=0).fit(X, y)
+    he = SpectralMLPClassifier(hidden=400, init="he", max_epochs=0, random_state=0).fit(X, y)
+    glorot = SpectralMLPClassifier(hidden=400, init="glorot", max_epochs=0,
+                                   random_state=0).fit(X, y)
+    std = {name: float(model.module_.hidden.weight.detach().std())
+           for name, model in [("default", default), ("he", he), ("glorot", glorot)]}
+    assert std["default"] == pytest.approx(1 / np.sqrt(3 * 50), rel=0.03)
+    assert std["he"] == pytest.approx(np.sqrt(2 / (1.0001 * 50)), rel=0.03)
+    assert std["glorot"] == pytest.approx(np.sqrt(2 / (50 + 400)), rel=0.03)
+    for model in (he, glorot):  # the prior bias survives the initialiser
+        np.testing.assert_allclose(model.module_.output.bias.detach().numpy(),
+                                   np.log([0.75, 0.25]), rtol=1e-6)
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
+    kwargs = dict(_FAST, dropout=0.5, init="he")
+    first = SpectralMLPClassifier(**kwargs).fit(cube, labels)
+    assert first.module_.dropout.p == 0.5
+    again = SpectralMLPClassifier(**kwargs).fit(cube, labels)
+    np.testing.assert_array_equal(first.predict_proba(cube), again.predict_proba(cube))
+    np.testing.assert_array_equal(first.predict_proba(cube), first.predict_proba(cube))
+    no_dropout = SpectralMLPClassifier(**dict(kwargs, dropout=0.0)).fit(cube, labels)
+    assert not np.allclose(no_dropout.predict_proba(cube), first.predict_proba(cube))
+    assert first.score(cube, labels) > 0.9
+
+
+def test_weights_only_round_trip_with_the_new_parameters(tmp_path):
+    from skhsi.persistence import load_weights, save_weights
+
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
+    clf = SpectralMLPClassifier(loss="focal+dice", alpha=[0.5, 1.0], class_weight="balanced",
+                                init="glorot", dropout=0.2, **_FAST).fit(cube, labels)
+    save_weights(clf, tmp_path / "clf.skhsi")
+    loaded = load_weights(tmp_path / "clf.skhsi")
+    np.testing.assert_array_equal(loaded.predict_proba(cube), clf.predict_proba(cube))
+    np.testing.assert_array_equal(loaded.class_weight_, clf.class_weight_)
+
+
+def test_bad_loss_settings():
+    cube, labels = _labelled_cube(size=8, n_bands=5, informative=(0, 1, 2))
+    with pytest.raises(ValueError, match="loss='binary-cross-entropy' needs two classes; y has 3"):
+        SpectralMLPClassifier(loss="binary-cross-entropy", max_epochs=0).fit(cube, labels)
+    with pytest.raises(ValueError, match="alpha is the focal loss's class balance"):
+        SpectralMLPClassifier(loss="dice", alpha=[1, 1, 1], max_epochs=0).fit(cube, labels)
+    with pytest.raises(ValueError, match=r"alpha needs one value per class \(3\); got 2"):
+        SpectralMLPClassifier(loss="focal", alpha=[1, 1], max_epochs=0).fit(cube, labels)
+    with pytest.raises(ValueError, match="'loss' parameter of SpectralMLPClassifier must be"):
+        SpectralMLPClassifier(loss="hinge").fit(cube, labels)
+    with pytest.raises(ValueError, match="'init' parameter"):
+        SpectralMLPClassifier(init="orthogonal").fit(cube, labels)
+
+
+@parametrize_with_checks([
+    SpectralMLPClassifier(hidden=16, loss="focal", class_weight="balanced", init="glorot",
+                          dropout=0.1, max_epochs=10, device="cpu", random_state=0),
+])
+def test_sklearn_checks_with_losses(estimator, check):
+    check(estimator)
