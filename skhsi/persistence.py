@@ -31,7 +31,7 @@ _FORMAT = "skhsi-weights-2"
 _NOT_RESTORED = ("memory", "callbacks", "tensorboard_dir")
 _ALLOWED_MODULES = ("skhsi.anomaly", "skhsi.preprocessing", "skhsi.decomposition",
                     "skhsi.selection", "skhsi.classification", "skhsi.spatial",
-                    "skhsi.pipeline")
+                    "skhsi.pipeline", "skhsi.representation")
 
 
 def save_weights(estimator, path):

@@ -20,7 +20,7 @@ from skhsi.anomaly import (
 from skhsi.persistence import load_weights, save_weights
 
 SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification",
-               "spatial")
+               "spatial", "representation")
 _TRAIN = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 FAST = {
     "BandpassByWavelength": dict(min_wavelength_nm=450, wavelengths=np.linspace(400, 900, 6)),
@@ -57,6 +57,8 @@ FAST = {
              method="vote"),
     ],
     "RecallThresholdDecider": dict(target_recall=0.9),
+    "SimCLREncoder": [dict(hidden=16, n_layers=1, n_heads=2, band_group=4, **_TRAIN),
+                      dict(patch_size=3, hidden=16, n_layers=1, n_heads=2, **_TRAIN)],
 }
 METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predict_proba")
 

@@ -28,6 +28,7 @@ from ._concrete import (
 from ._mixer import ChannelMixer, MixerObjective, ReconstructionLoss, batch_min_max
 from ._losses import LOSSES, make_loss
 from ._augment import flip_rotate, spectral_jitter
+from ._contrastive import NTXentLoss, SpectralTransformer, nt_xent
 
 __all__ = [
     "BandSelect",
@@ -65,4 +66,7 @@ __all__ = [
     "make_loss",
     "flip_rotate",
     "spectral_jitter",
+    "NTXentLoss",
+    "SpectralTransformer",
+    "nt_xent",
 ]
