@@ -8,7 +8,11 @@ false-colour) rendering (PNG), the scores (``.npy``) and a summary (JSON)
 into ``--out``. When the file has a ground-truth mask it prints ROC AUC, IoU,
 precision and recall; when the scene has class labels (Indian Pines) it
 prints how the flagged pixels fall across the classes and the unlabelled
-ground. ``skhsi info FILE`` summarises a file; ``skhsi bands FILE --strategy
+ground. ``skhsi fit SCENE... --out MODEL`` fits a detector on one or more
+scenes and saves it as a weights-only model file; ``skhsi score MODEL FILE...
+--out DIR`` scores files of any size in blocks of rows, in flat memory, into
+ENVI score maps and masks (:func:`skhsi.serving.score_file`). ``skhsi info
+FILE`` summarises a file; ``skhsi bands FILE --strategy
 rgb|uniform|regions|pca-loading`` prints the bands a sampling strategy picks,
 with their wavelengths.
 """
@@ -34,22 +38,12 @@ def _build_parser():
     detect.add_argument("scene", nargs="?", default="indian_pines",
                         help="embedded scene (indian_pines) or an ENVI/.mat file "
                              "(default: indian_pines)")
-    detect.add_argument("--method", choices=sorted(_METHODS), default="attribute",
-                        help="attribute (default: small objects by area attribute filters, "
-                             "local RX and a guided filter), rx (global), local-rx "
-                             "(dual-window), low-rank (robust PCA), deep-svdd, autoencoder "
-                             "(spectral) or blind-spot (a spatial autoencoder that never sees "
-                             "the pixel it reconstructs)")
+    _add_method_options(detect)
     _add_input_options(detect)
     detect.add_argument("--mask", default=None, metavar="FILE",
                         help="ground-truth mask in a file of its own (.npy, .png, .mat or "
                              "ENVI; with --mask-key for a .mat), for the metrics and the "
                              "overlay's hits and misses")
-    detect.add_argument("--min-nm", type=float, default=None, metavar="NM",
-                        help="keep the bands at or above this wavelength (needs a file with "
-                             "wavelengths)")
-    detect.add_argument("--max-nm", type=float, default=None, metavar="NM",
-                        help="keep the bands at or below this wavelength")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
     detect.add_argument("--threshold", default=None, metavar="RULE",
                         help="which pixels are flagged: quantile:Q (scores at or above the "
@@ -59,17 +53,42 @@ def _build_parser():
     detect.add_argument("--quantile", type=float, default=0.995,
                         help="pixels at or above this quantile of the scores are flagged "
                              "(default: 0.995)")
-    detect.add_argument("--epochs", type=int, default=None,
-                        help="training epochs of the networks (default: the estimator's)")
-    detect.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    detect.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    detect.add_argument("--keep-bad-bands", action="store_true",
-                        help="keep the bands an ENVI header marks bad (bbl); dropped by default")
-    detect.add_argument("--verbose", action="store_true",
-                        help="show the networks' training progress, epoch by epoch")
-    detect.add_argument("--quiet", action="store_true",
-                        help="no progress lines (they go to a terminal's stderr only, never "
-                             "to a file or pipe)")
+    _add_training_options(detect)
+
+    fit = sub.add_parser("fit", help="fit a detector on one or more scenes and save it")
+    fit.add_argument("scenes", nargs="+", metavar="SCENE",
+                     help="embedded scene (indian_pines) or ENVI/.mat/.npy files")
+    fit.add_argument("--out", required=True, metavar="MODEL",
+                     help="model file to write (weights only, safe to load)")
+    _add_method_options(fit)
+    _add_input_options(fit)
+    fit.add_argument("--max-pixels", type=int, default=200_000, metavar="N",
+                     help="per-pixel methods fit on at most N pixels, a seeded sample drawn "
+                          "from all scenes in proportion to their size (default: 200000)")
+    fit.add_argument("--window", type=int, default=512, metavar="N",
+                     help="image methods fit on one window of at most N x N pixels of every "
+                          "scene, all of the same size, at a seeded place (default: 512)")
+    _add_training_options(fit)
+
+    score = sub.add_parser("score", help="score files of any size with a saved model")
+    score.add_argument("model", metavar="MODEL", help="model file written by skhsi fit")
+    score.add_argument("files", nargs="+", metavar="FILE", help="ENVI, .npy or .mat files")
+    score.add_argument("--out", required=True, metavar="DIR",
+                       help="output directory: ENVI score maps and masks, JSON summaries")
+    score.add_argument("--threshold", default=None, metavar="RULE",
+                       help="which pixels the mask flags: contamination (the default: the "
+                            "model's own threshold, set in fit), quantile:Q (at or above the "
+                            "file's Q quantile) or score:S (at or above S)")
+    score.add_argument("--tile-rows", type=int, default=None, metavar="N",
+                       help="rows scored at a time (default: blocks of about 65536 pixels)")
+    score.add_argument("--halo", type=int, default=None, metavar="N",
+                       help="rows of neighbours around each block for detectors that compare "
+                            "a pixel with its image (default: 32)")
+    score.add_argument("--cube-key", default=None, metavar="NAME",
+                       help="variable of a .mat file that holds the cube")
+    score.add_argument("--quiet", action="store_true",
+                       help="no progress bar (shown on a terminal's stderr only)")
+    score.set_defaults(quantile=0.995, mask_key=None)
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file or an embedded scene")
     info.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
@@ -85,6 +104,34 @@ def _build_parser():
     bands.add_argument("--drop-bad-bands", action="store_true",
                        help="drop the header's bad bands (bbl) first")
     return parser
+
+
+def _add_method_options(parser):
+    parser.add_argument("--method", choices=sorted(_METHODS), default="attribute",
+                        help="attribute (default: small objects by area attribute filters, "
+                             "local RX and a guided filter), rx (global), local-rx "
+                             "(dual-window), low-rank (robust PCA), deep-svdd, autoencoder "
+                             "(spectral) or blind-spot (a spatial autoencoder that never sees "
+                             "the pixel it reconstructs)")
+    parser.add_argument("--min-nm", type=float, default=None, metavar="NM",
+                        help="keep the bands at or above this wavelength (needs a file with "
+                             "wavelengths)")
+    parser.add_argument("--max-nm", type=float, default=None, metavar="NM",
+                        help="keep the bands at or below this wavelength")
+
+
+def _add_training_options(parser):
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of the networks (default: the estimator's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    parser.add_argument("--keep-bad-bands", action="store_true",
+                        help="keep the bands an ENVI header marks bad (bbl); dropped by default")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the networks' training progress, epoch by epoch")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines (they go to a terminal's stderr only, never "
+                             "to a file or pipe)")
 
 
 def _add_input_options(parser):
@@ -106,6 +153,10 @@ def _load(source, args):
     if options and Path(str(source)).suffix.lower() != ".mat":
         raise ValueError(f"--cube-key and --mask-key choose variables of a .mat file; "
                          f"{source} is not one.")
+    if Path(str(source)).suffix.lower() == ".npy":
+        from skhsi.serving import open_cube
+
+        return open_cube(source)
     return load_image(source, **options)
 
 
@@ -244,6 +295,165 @@ def _detect(args):
                   lambda f: f.write(json.dumps(result, indent=2).encode()))
     _print_result(result)
     return 0
+
+
+def _fit(args):
+    from skhsi.persistence import save_weights
+    from skhsi.serving import pixelwise
+
+    out = Path(args.out)
+    _check_writable(out.parent if str(out.parent) else Path("."), "the model file's directory")
+    for name, value in (("--max-pixels", args.max_pixels), ("--window", args.window)):
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value}.")
+    images = []
+    for scene in args.scenes:
+        image = _load(scene, args)
+        keep = None
+        if image.bad_bands is not None and not args.keep_bad_bands:
+            keep = np.flatnonzero(~image.bad_bands)
+        images.append((scene, image, keep))
+    bands = {scene: image.cube.shape[-1] if keep is None else len(keep)
+             for scene, image, keep in images}
+    if len(set(bands.values())) > 1:
+        raise ValueError("The scenes must have the same number of bands; got "
+                         + ", ".join(f"{scene}: {n}" for scene, n in bands.items()) + ".")
+    first, image, keep = images[0]
+    wavelengths = image.wavelengths if keep is None or image.wavelengths is None \
+        else image.wavelengths[keep]
+    args.scene = first
+    detector = _make_detector(args, wavelengths)
+    rng = np.random.default_rng(args.seed)
+    if pixelwise(detector):
+        data = _sample_pixels(images, args.max_pixels, rng)
+        what = f"{data.shape[0]} pixels"
+    else:
+        data = _windows(images, args.window, rng)
+        count = 1 if data.ndim == 3 else data.shape[0]
+        what = f"{count} window(s) of {data.shape[-3]} x {data.shape[-2]} pixels"
+    _progress(args, f"fitting {args.method} on {what} of {len(images)} scene(s) ...")
+    start = time.perf_counter()
+    detector.fit(data)
+    fit_seconds = time.perf_counter() - start
+    save_weights(detector, out)
+    print(f"fitted     {args.method} on {what} of {len(images)} scene(s), "
+          f"{data.shape[-1]} bands, in {fit_seconds:.2f} s")
+    print(f"wrote      {out}")
+    return 0
+
+
+def _sample_pixels(images, max_pixels, rng):
+    """All pixels of the scenes, or ``max_pixels`` of them drawn without replacement
+    (seeded, each scene in proportion to its size), read block by block."""
+    from skhsi.serving import _read_rows
+
+    sizes = [image.cube.shape[0] * image.cube.shape[1] for _, image, _ in images]
+    total = sum(sizes)
+    chosen = None if total <= max_pixels else np.sort(rng.choice(total, max_pixels,
+                                                                 replace=False))
+    parts, offset = [], 0
+    for (_, image, keep), size in zip(images, sizes):
+        cube = image.cube
+        width = cube.shape[1]
+        mine = None if chosen is None else chosen[(chosen >= offset) & (chosen < offset + size)] \
+            - offset
+        step = max(1, (64 << 20) // max(1, width * cube.shape[2] * cube.itemsize))
+        for r in range(0, cube.shape[0], step):
+            block = _read_rows(cube, r, min(r + step, cube.shape[0])).reshape(-1, cube.shape[2])
+            if mine is not None:
+                block = block[mine[(mine >= r * width) & (mine < (r + step) * width)] - r * width]
+            parts.append(block if keep is None else block[:, keep])
+        offset += size
+    return np.concatenate(parts)
+
+
+def _windows(images, window, rng):
+    """One window of every scene, all of the same size (at most ``window`` on a side),
+    at a seeded place; the whole scenes when they fit."""
+    height = min(min(image.cube.shape[0] for _, image, _ in images), window)
+    width = min(min(image.cube.shape[1] for _, image, _ in images), window)
+    from skhsi.serving import _release_pages
+
+    cubes = []
+    for _, image, keep in images:
+        cube = image.cube
+        r = int(rng.integers(0, cube.shape[0] - height + 1))
+        c = int(rng.integers(0, cube.shape[1] - width + 1))
+        block = np.array(cube[r:r + height, c:c + width])
+        _release_pages(cube)
+        cubes.append(block if keep is None else block[..., keep])
+    return np.stack(cubes) if len(cubes) > 1 else cubes[0]
+
+
+def _check_writable(folder, what):
+    import os
+
+    if not folder.is_dir():
+        raise ValueError(f"{what} {folder} does not exist or is not a directory.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {folder} is not writable.")
+
+
+def _score(args):
+    from skhsi.persistence import load_weights
+    from skhsi.serving import _stem, score_file
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise FileNotFoundError(f"Model file {model} not found.")
+    if args.threshold is None:
+        threshold = "contamination"
+    else:
+        rule, value = _threshold_rule(args)
+        threshold = rule if rule == "contamination" else (rule, value)
+    if args.tile_rows is not None and args.tile_rows < 1:
+        raise ValueError(f"--tile-rows must be a positive integer; got {args.tile_rows}.")
+    if args.halo is not None and args.halo < 0:
+        raise ValueError(f"--halo must be >= 0; got {args.halo}.")
+    stems = [_stem(f) for f in args.files]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise ValueError(f"Several files would write the same outputs ({', '.join(twice)}); "
+                         "score them into different --out directories.")
+    missing = [f for f in args.files if not Path(f).exists()]
+    if missing:
+        raise FileNotFoundError(f"No such file: {', '.join(missing)}")
+    estimator = load_weights(model)
+    if not hasattr(estimator, "anomaly_score"):
+        raise ValueError(f"{model} holds a {type(estimator).__name__}, which scores no "
+                         "anomalies; skhsi score needs a detector.")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"Cannot create the output directory {out}: {exc.strerror}.") from exc
+    _check_writable(out, "The output directory")
+    progress = not args.quiet and sys.stderr.isatty()
+    for path, stem in zip(args.files, stems):
+        image = _load(path, args)
+        try:
+            summary = score_file(estimator, image, out, tile_rows=args.tile_rows,
+                                 halo=args.halo, threshold=threshold, stem=stem,
+                                 progress=progress, name=path)
+        except ValueError as exc:
+            raise ValueError(f"{model}: {exc}") from exc
+        _print_scored(path, summary)
+    return 0
+
+
+def _print_scored(path, summary):
+    tiling, threshold = summary["tiling"], summary["threshold"]
+    exact = "exact" if tiling["exact"] else f"per block ({tiling['note']})"
+    print(f"scored     {path}  {' x '.join(map(str, summary['shape']))}  "
+          f"in blocks of {tiling['tile_rows']} rows, halo {tiling['halo']}: {exact}")
+    print(f"flagged    {summary['flagged_pixels']} pixels (scores {threshold['comparison']} "
+          f"{threshold['score']:.4g}, {threshold['rule']})")
+    if "roc_auc" in summary:
+        print(f"ROC AUC    {summary['roc_auc']:.4f}")
+    print(f"time       {summary['seconds']:.2f} s, {summary['pixels_per_second']:,.0f} "
+          "pixels/s")
+    for output in summary["outputs"]:
+        print(f"wrote      {output}")
 
 
 def _print_result(result):
@@ -412,7 +622,7 @@ def _bands(args):
     return 0
 
 
-_COMMANDS = {"detect": _detect, "info": _info, "bands": _bands}
+_COMMANDS = {"detect": _detect, "fit": _fit, "score": _score, "info": _info, "bands": _bands}
 
 
 def main(argv=None):
@@ -423,6 +633,9 @@ def main(argv=None):
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"skhsi: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the files being written were removed on the way out
+        print("skhsi: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into a reader that stopped (``| head``)
         import os
 

@@ -345,3 +345,140 @@ def test_wavelength_limits_without_wavelengths_are_an_error(tmp_path, capsys):
     savemat(tmp_path / "s.mat", {"data": np.random.default_rng(0).random((8, 8, 5))})
     assert main(["detect", str(tmp_path / "s.mat"), "--min-nm", "500"]) == 2
     assert "--min-nm and --max-nm need the band wavelengths" in capsys.readouterr().err
+
+
+def _georeferenced_scene(tmp_path, name="s", shape=(40, 30, 12), seed=0):
+    from skhsi.datasets import make_synthetic_scene
+    from skhsi.io import write_envi
+
+    scene = make_synthetic_scene(shape, random_state=seed)
+    write_envi(tmp_path / f"{name}.hdr", scene.cube.astype(np.float32), scene.wavelengths,
+               metadata={"map info": ["UTM", 1, 1, 500000.0, 4000000.0, 30, 30, 33, "North",
+                                      "WGS-84"]})
+    return scene, tmp_path / f"{name}.hdr"
+
+
+def test_fit_then_score_equals_the_in_memory_detector(tmp_path, capsys):
+    from skhsi.anomaly import RXDetector
+    from skhsi.io import read_envi
+
+    scene, path = _georeferenced_scene(tmp_path)
+    model = tmp_path / "rx.pt"
+    assert main(["fit", str(path), "--method", "rx", "--out", str(model)]) == 0
+    assert "fitted     rx on 1200 pixels of 1 scene(s), 12 bands" in capsys.readouterr().out
+    assert main(["score", str(model), str(path), "--out", str(tmp_path / "o"),
+                 "--tile-rows", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "in blocks of 7 rows, halo 0: exact" in out
+    cube = scene.cube.astype(np.float32)
+    rx = RXDetector().fit(cube)
+    scores = read_envi(tmp_path / "o" / "s_scores.hdr", mmap=False)
+    assert np.array_equal(scores.cube[..., 0], rx.anomaly_score(cube).astype(np.float32))
+    assert scores.metadata["header"]["map info"][0] == "UTM"
+    summary = json.loads((tmp_path / "o" / "s_summary.json").read_text())
+    mask = read_envi(tmp_path / "o" / "s_mask.hdr", mmap=False).cube[..., 0]
+    assert summary["flagged_pixels"] == int(mask.sum()) == int(
+        (scores.cube[..., 0] > -rx.offset_).sum())
+    assert f"flagged    {summary['flagged_pixels']} pixels (scores > " in out
+    assert not list((tmp_path / "o").glob(".*"))
+
+
+def test_fit_on_several_scenes(tmp_path, capsys):
+    _, first = _georeferenced_scene(tmp_path, "a", (40, 30, 12), 0)
+    _, second = _georeferenced_scene(tmp_path, "b", (30, 50, 12), 1)
+    assert main(["fit", str(first), str(second), "--method", "rx", "--max-pixels", "1000",
+                 "--out", str(tmp_path / "rx.pt")]) == 0
+    assert "rx on 1000 pixels of 2 scene(s)" in capsys.readouterr().out
+    assert main(["fit", str(first), str(second), "--method", "local-rx",
+                 "--out", str(tmp_path / "lrx.pt")]) == 0
+    assert "local-rx on 2 window(s) of 30 x 30 pixels of 2 scene(s)" in capsys.readouterr().out
+    assert main(["score", str(tmp_path / "lrx.pt"), str(first), "--out", str(tmp_path)]) == 0
+    assert "per block (LocalRXDetector normalises per image)" in capsys.readouterr().out
+    _, third = _georeferenced_scene(tmp_path, "c", (20, 20, 9), 2)
+    assert main(["fit", str(first), str(third), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "same number of bands; got " in capsys.readouterr().err
+
+
+def test_score_deep_svdd_model_on_a_npy_file(tmp_path, capsys):
+    from skhsi.datasets import make_synthetic_scene
+
+    cube = make_synthetic_scene((40, 30, 12), random_state=0).cube.astype(np.float32)
+    np.save(tmp_path / "scene.npy", cube)
+    assert main(["fit", str(tmp_path / "scene.npy"), "--method", "deep-svdd", "--epochs", "2",
+                 "--device", "cpu", "--out", str(tmp_path / "m.pt")]) == 0
+    assert main(["score", str(tmp_path / "m.pt"), str(tmp_path / "scene.npy"),
+                 "--threshold", "quantile:0.99", "--out", str(tmp_path / "o")]) == 0
+    summary = json.loads((tmp_path / "o" / "scene_summary.json").read_text())
+    assert summary["threshold"]["rule"] == "quantile" and summary["tiling"]["exact"]
+    assert summary["flagged_pixels"] == 12
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "Model file .*missing.pt not found"),
+    (lambda p: np.save(p / "foreign.pt", np.zeros(3)), "not a readable weights file"),
+])
+def test_score_refuses_missing_and_foreign_model_files(tmp_path, capsys, make, message):
+    import re
+
+    _, path = _georeferenced_scene(tmp_path)
+    make(tmp_path)
+    name = "missing.pt" if "missing" in message else "foreign.pt"
+    if name == "foreign.pt":
+        (tmp_path / "foreign.pt").write_bytes((tmp_path / "foreign.pt.npy").read_bytes())
+    assert main(["score", str(tmp_path / name), str(path), "--out", str(tmp_path)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_score_errors_name_the_band_counts_and_the_output_dir(tmp_path, capsys):
+    _, path = _georeferenced_scene(tmp_path)
+    _, other = _georeferenced_scene(tmp_path, "o", (20, 20, 9), 1)
+    assert main(["fit", str(other), "--method", "rx", "--out", str(tmp_path / "m.pt")]) == 0
+    assert main(["score", str(tmp_path / "m.pt"), str(path), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'm.pt'}: the model expects 9 bands; {path} has 12 bands" in err
+    (tmp_path / "file").write_text("")
+    assert main(["score", str(tmp_path / "m.pt"), str(other), "--out",
+                 str(tmp_path / "file" / "sub")]) == 2
+    assert "Cannot create the output directory" in capsys.readouterr().err
+    assert main(["fit", str(other), "--out", str(tmp_path / "no" / "m.pt")]) == 2
+    assert "directory" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    assert main(["score", str(tmp_path / "m.pt"), str(other), "--out", str(tmp_path),
+                 "--tile-rows", "0"]) == 2
+    assert "--tile-rows must be a positive integer; got 0" in capsys.readouterr().err
+
+
+def test_score_interrupted_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import skhsi.anomaly
+
+    _, path = _georeferenced_scene(tmp_path)
+    assert main(["fit", str(path), "--method", "rx", "--out", str(tmp_path / "m.pt")]) == 0
+
+    original = skhsi.anomaly.RXDetector.anomaly_score
+
+    def interrupt(self, X):
+        if np.shape(X)[0] > 4:  # the model file's check scores 4 x 4 pixels first
+            raise KeyboardInterrupt
+        return original(self, X)
+
+    monkeypatch.setattr(skhsi.anomaly.RXDetector, "anomaly_score", interrupt)
+    assert main(["score", str(tmp_path / "m.pt"), str(path), "--out", str(tmp_path / "o")]) \
+        == 130
+    assert "skhsi: interrupted" in capsys.readouterr().err
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_score_progress_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    import sys
+
+    _, path = _georeferenced_scene(tmp_path)
+    assert main(["fit", str(path), "--method", "rx", "--out", str(tmp_path / "m.pt")]) == 0
+    argv = ["score", str(tmp_path / "m.pt"), str(path), "--out", str(tmp_path), "--tile-rows",
+            "10"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "scoring s.hdr" not in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(argv) == 0
+    assert "scoring s.hdr" in capsys.readouterr().err
+    assert main(argv + ["--quiet"]) == 0
+    assert "scoring" not in capsys.readouterr().err

@@ -1,0 +1,542 @@
+"""Scoring files of any size: tiles of rows in, ENVI score maps and masks out.
+
+:func:`score_file` opens an image memory-mapped (ENVI, ``.npy``; a ``.mat``
+file as its reader allows, in memory), reads it in blocks of rows with a
+halo of neighbouring rows (plain reads at the map's offsets), scores each
+block and writes the score map (float32) and the flagged mask (uint8)
+straight into ENVI files carrying the input's
+georeferencing (``map info``, ``coordinate system string``, ...), plus a
+JSON summary. After every block the pages of the input and of the outputs
+are dropped from resident memory, so peak memory is one block whatever the
+file size. Every output file is written under a temporary name and renamed
+when complete: on error or interruption nothing is left half-written.
+
+How a block is scored depends on the estimator (:func:`tiling`): per-pixel
+models need no halo and give scores equal to whole-image scoring; spatial
+nodes with weights get their declared reach as halo, aligned to their own
+tile grid, and give equal scores too; detectors whose scores depend on the
+whole image (attribute filters, local RX, robust PCA, spatial transformers)
+get a fixed halo, and their per-image normalisations become per-block.
+
+This module imports no torch; a model with weights brings it along.
+"""
+
+import json
+import math
+import mmap
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ._files import atomic_write, staged_file
+
+__all__ = ["Tiling", "open_cube", "pixelwise", "score_file", "tiling"]
+
+#: Header keys of the input copied to the outputs: where the pixels are on the ground.
+GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo points",
+            "pixel size", "x start", "y start")
+#: Rows of neighbours given to a block for estimators that declare no reach.
+DEFAULT_HALO = 32
+#: Pixels in a block when ``tile_rows`` is not given.
+BLOCK_PIXELS = 1 << 16
+_SELECTION_BUDGET = 1 << 20  # values gathered in memory by the exact quantile
+
+
+class Tiling(NamedTuple):
+    """How an estimator is scored in blocks of rows (see :func:`tiling`)."""
+
+    halo: int
+    multiple: int
+    exact: bool
+    note: str
+
+
+def open_cube(path, *, cube_key=None):
+    """An image file as a :class:`~skhsi.io.SpectralImage`, memory-mapped where it can be.
+
+    ENVI files (header or data file) and ``.npy`` files of shape
+    ``(H, W, C)`` are memory-mapped; ``.mat`` files are read by
+    :func:`~skhsi.io.read_mat` (``cube_key`` chooses the variable).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from skhsi.serving import open_cube
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(tmp + "/x.npy", np.zeros((4, 5, 3), np.float32))
+    ...     image = open_cube(tmp + "/x.npy")
+    ...     print(image.shape, isinstance(image.cube, np.memmap))
+    (4, 5, 3) True
+    """
+    from .io import SpectralImage, read_envi, read_mat
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such file: {path}")
+    suffix = path.suffix.lower()
+    if cube_key is not None and suffix != ".mat":
+        raise ValueError(f"cube_key chooses a variable of a .mat file; {path} is not one.")
+    if suffix == ".mat":
+        return read_mat(path, **({} if cube_key is None else {"cube_key": cube_key}))
+    if suffix == ".npy":
+        cube = np.load(path, mmap_mode="r", allow_pickle=False)
+        if cube.ndim != 3:
+            raise ValueError(f"{path}: expected an array of shape (H, W, C); got shape "
+                             f"{cube.shape}.")
+        return SpectralImage(cube=cube, metadata={"path": str(path), "format": "npy"})
+    return read_envi(path)
+
+
+def _leaves(estimator):
+    """``(kind, parts)``: a pipeline's steps in order, an ensemble's fitted members."""
+    from .anomaly import ConsensusDetector
+
+    if hasattr(estimator, "steps"):
+        return "chain", [s for _, s in estimator.steps if s is not None and s != "passthrough"]
+    if isinstance(estimator, ConsensusDetector):
+        members = getattr(estimator, "estimators_", None)
+        if members is None:
+            members = [d for _, d in estimator.detectors if d != "drop"]
+        return "members", list(members)
+    return "leaf", [estimator]
+
+
+def _spatial_node(step):
+    """A node with weights of image or patch layout (torch is loaded when one exists)."""
+    node = getattr(sys.modules.get("skhsi._node"), "TorchNode", None)
+    return node is not None and isinstance(step, node) and step.sample_layout != "pixel"
+
+
+def _whole_image(step):
+    """A step that compares pixels with their image and declares no reach."""
+    from .anomaly import LowRankSparseDetector
+    from .spatial._base import CubeInputMixin
+
+    return isinstance(step, (CubeInputMixin, LowRankSparseDetector))
+
+
+def pixelwise(estimator):
+    """Whether every step of ``estimator`` scores a pixel from its own spectrum alone.
+
+    Needs no fitted state. Such estimators are fitted on pixel tables and
+    scored in blocks without a halo.
+
+    Examples
+    --------
+    >>> from skhsi.anomaly import AttributeFilterDetector, RXDetector
+    >>> from skhsi.serving import pixelwise
+    >>> pixelwise(RXDetector()), pixelwise(AttributeFilterDetector())
+    (True, False)
+    """
+    return all(not (_spatial_node(step) or _whole_image(step))
+               for step in _flatten(estimator))
+
+
+def _flatten(estimator):
+    kind, parts = _leaves(estimator)
+    return parts if kind == "leaf" else [leaf for part in parts for leaf in _flatten(part)]
+
+
+def _leaf_tiling(step, halo):
+    if _spatial_node(step):
+        reach, multiple = step._spatial_reach()
+        # The node tiles each block itself: blocks aligned to its own tile grid
+        # give every tile it keeps the same input as in the whole image.
+        grid = max(multiple, int(getattr(step, "tile_size", multiple)) // multiple * multiple)
+        return Tiling(-(-reach // grid) * grid if reach else 0, grid, True,
+                      f"{type(step).__name__} reaches {reach} pixels")
+    if _whole_image(step):
+        return Tiling(halo, 1, False, f"{type(step).__name__} normalises per image")
+    return Tiling(0, 1, True, "")
+
+
+def tiling(estimator, *, halo=None):
+    """How :func:`score_file` tiles ``estimator``: halo rows, row multiple, exactness.
+
+    Per-pixel steps reach nothing (halo 0, exact). A spatial node with
+    weights (image or patch layout) reaches what it declares
+    (``_spatial_reach``); the halo is rounded up, and blocks aligned, to its
+    own tile grid, so that its scores equal the whole-image ones. A step
+    that compares a pixel with its whole image or without a declared reach
+    (:class:`~skhsi.anomaly.AttributeFilterDetector`,
+    :class:`~skhsi.anomaly.LocalRXDetector`,
+    :class:`~skhsi.anomaly.LowRankSparseDetector`, the spatial transformers)
+    gets ``halo`` rows (default :data:`DEFAULT_HALO`) and is not exact: what
+    it normalises per image is normalised per block. A pipeline adds the
+    halos of its steps; an ensemble takes its members' largest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.anomaly import LocalRXDetector, RXDetector
+    >>> from skhsi.serving import tiling
+    >>> tiling(RXDetector().fit(np.random.default_rng(0).normal(size=(50, 3))))
+    Tiling(halo=0, multiple=1, exact=True, note='')
+    >>> tiling(LocalRXDetector()).exact
+    False
+    """
+    halo = DEFAULT_HALO if halo is None else int(halo)
+    if halo < 0:
+        raise ValueError(f"halo must be >= 0 rows; got {halo}.")
+    kind, parts = _leaves(estimator)
+    if kind == "leaf":
+        return _leaf_tiling(estimator, halo)
+    found = [tiling(part, halo=halo) for part in parts]
+    if not found:
+        return Tiling(0, 1, True, "")
+    combine = sum if kind == "chain" else max
+    multiple = math.lcm(*(t.multiple for t in found))
+    return Tiling(combine(t.halo for t in found), multiple, all(t.exact for t in found),
+                  "; ".join(t.note for t in found if t.note))
+
+
+def _release_pages(*arrays):
+    """Drop the pages of memory-mapped arrays from resident memory (``MADV_DONTNEED``).
+
+    The file stays in the page cache (a written map is flushed first); the
+    next access maps it again. A no-op for in-memory arrays and where the
+    platform lacks it.
+    """
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    for array in arrays:
+        base = _memmap_base(array)
+        handle = getattr(base, "_mmap", None)
+        if handle is None or advice is None or not hasattr(handle, "madvise"):
+            continue
+        if base.mode in ("r+", "w+"):
+            base.flush()
+        handle.madvise(advice)
+
+
+def _memmap_base(array):
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    return base
+
+
+def _read_rows(cube, start, stop):
+    """Rows ``start:stop`` of a cube, read from its file with plain reads when it is a
+    memory-mapped file (a band-sequential file one read per band), else sliced.
+
+    Reading a block through the map would map whole large page-cache folios
+    around every band's rows (on recent kernels), so resident memory would
+    grow with the file; a plain read leaves the pages in the page cache only.
+    """
+    base = _memmap_base(cube)
+    order = tuple(int(a) for a in np.argsort(cube.strides)[::-1])  # outermost axis first
+    shape = tuple(cube.shape[a] for a in order)
+    strides = tuple(cube.strides[a] for a in order)
+    contiguous = strides == tuple(int(np.prod(shape[i + 1:])) * cube.itemsize
+                                  for i in range(3))
+    if (base is None or getattr(base, "filename", None) is None or not contiguous
+            or order not in ((0, 1, 2), (0, 2, 1), (2, 0, 1))
+            or _data_address(cube) != _file_start(base)):
+        return np.array(cube[start:stop])
+    rows = stop - start
+    row_bytes = shape[-1] * cube.itemsize * (shape[1] if order[0] == 0 else 1)
+    with open(base.filename, "rb") as fh:
+        if order[0] == 0:  # rows outermost (bip, bil, .npy): one read
+            out = np.empty((rows,) + shape[1:], dtype=cube.dtype)
+            fh.seek(base.offset + start * row_bytes)
+            _read_exactly(fh, out, base.filename)
+            return out.transpose(np.argsort(order))
+        out = np.empty((shape[0], rows, shape[2]), dtype=cube.dtype)  # bsq: per band
+        for band in range(shape[0]):
+            fh.seek(base.offset + band * strides[0] + start * strides[1])
+            _read_exactly(fh, out[band], base.filename)
+        return out.transpose(1, 2, 0)
+
+
+def _data_address(array):
+    return array.__array_interface__["data"][0]
+
+
+def _file_start(base):
+    """Address in memory of byte ``base.offset`` of the file (None when unknown)."""
+    try:
+        mapped = np.frombuffer(base._mmap, dtype=np.uint8)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return _data_address(mapped) + base.offset % mmap.ALLOCATIONGRANULARITY
+
+
+def _read_exactly(fh, out, filename):
+    buffer = memoryview(out.reshape(-1).view(np.uint8))
+    if fh.readinto(buffer) != len(buffer):
+        raise ValueError(f"{filename}: the data file ended early (it shrank while it was read).")
+
+
+def _bands_for(image, n_features, name):
+    """Indices of the bands the model takes (the file's good bands when it dropped its bad
+    ones), or None for all of them."""
+    n_bands = image.cube.shape[-1]
+    if n_features is None or n_features == n_bands:
+        return None
+    bad = image.bad_bands
+    if bad is not None and int((~bad).sum()) == n_features:
+        return np.flatnonzero(~bad)
+    extra = "" if bad is None else f" ({int((~bad).sum())} without the header's bad bands)"
+    raise ValueError(f"the model expects {n_features} bands; {name} has {n_bands} "
+                     f"bands{extra}.")
+
+
+def _threshold_of(estimator, threshold):
+    """``(rule, value, comparison)`` of ``threshold``; ``value`` of a quantile comes later."""
+    if threshold is None or threshold == "contamination":
+        final = estimator[-1] if hasattr(estimator, "steps") else estimator
+        offset = getattr(final, "offset_", None)
+        if offset is None:
+            raise ValueError(f"{type(final).__name__} has no threshold of its own (offset_); "
+                             "give threshold=('quantile', q) or ('score', s).")
+        return "contamination", -float(offset), ">"
+    if isinstance(threshold, tuple) and len(threshold) == 2 and threshold[0] in (
+            "quantile", "score"):
+        rule, value = threshold[0], float(threshold[1])
+        if np.isfinite(value) and (rule == "score" or 0 <= value <= 1):
+            return rule, value, ">="
+    raise ValueError(f"threshold must be 'contamination', ('quantile', q) with q in [0, 1] or "
+                     f"('score', s) with a finite s; got {threshold!r}.")
+
+
+def _chunks(array, rows):
+    for r in range(0, array.shape[0], rows):
+        yield array[r:r + rows]
+        _release_pages(array)
+
+
+def _quantile(scores, q, rows):
+    """``np.quantile(scores, q)`` (linear) of a memory-mapped map, in bounded memory.
+
+    Each pass histograms the values still in question and keeps the bin that
+    holds the wanted rank, until few enough are left to sort in memory.
+    """
+    n = scores.size
+    position = q * (n - 1)
+    below = int(math.floor(position))
+    values = [_order_statistic(scores, k, rows) for k in sorted({below, min(below + 1, n - 1)})]
+    low, high = values[0], values[-1]
+    t = position - below
+    diff = high - low
+    return float(low + diff * t if t < 0.5 else high - diff * (1 - t))
+
+
+def _order_statistic(scores, k, rows):
+    lo, hi, closed, before = -np.inf, np.inf, True, 0
+    while True:
+        def inside(chunk):
+            chunk = np.asarray(chunk, dtype=np.float64).ravel()
+            keep = (chunk >= lo) & ((chunk <= hi) if closed else (chunk < hi))
+            return chunk[keep]
+
+        count, vmin, vmax = 0, np.inf, -np.inf
+        for chunk in _chunks(scores, rows):
+            values = inside(chunk)
+            if values.size:
+                count += values.size
+                vmin, vmax = min(vmin, values.min()), max(vmax, values.max())
+        if vmin == vmax:
+            return float(vmin)
+        if count <= _SELECTION_BUDGET:
+            values = np.concatenate([inside(c) for c in _chunks(scores, rows)])
+            return float(np.partition(values, k - before)[k - before])
+        edges = np.linspace(vmin, vmax, 1025)
+        counts = sum(np.histogram(inside(c), bins=edges)[0] for c in _chunks(scores, rows))
+        cumulative = np.cumsum(counts)
+        j = int(np.searchsorted(cumulative, k - before, side="right"))
+        before += int(cumulative[j - 1]) if j else 0
+        lo, hi, closed = edges[j], edges[j + 1], j == len(counts) - 1
+
+
+def _header(shape, code, band_name, geo):
+    from .io._envi_header import _format_value
+
+    lines, samples = shape
+    header = {"description": f"skhsi {band_name}", "samples": samples, "lines": lines,
+              "bands": 1, "header offset": 0, "file type": "ENVI Standard",
+              "data type": code, "interleave": "bsq", "byte order": 0,
+              "band names": [band_name], **geo}
+    return ("ENVI\n" + "".join(f"{k} = {_format_value(k, v)}\n" for k, v in header.items())
+            ).encode("utf-8")
+
+
+def _stem(path):
+    name = Path(path).name
+    for suffix in (".hdr", ".bil", ".bip", ".bsq", ".img", ".raw", ".dat", ".npy", ".mat"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
+               threshold="contamination", cube_key=None, stem=None, name=None,
+               progress=False):
+    """Score an image file of any size in blocks of rows; write ENVI score map, mask, summary.
+
+    Parameters
+    ----------
+    estimator : fitted detector or Pipeline with ``anomaly_score``
+    source : str, path or SpectralImage
+        An ENVI file (header or data), a ``.npy`` file of shape ``(H, W, C)``
+        or a ``.mat`` file (see :func:`open_cube`), or an opened image. When
+        the model was fitted without the file's bad bands (``bbl``), those
+        are dropped from every block.
+    out_dir : str or path
+        Existing directory; receives ``<stem>_scores.img/.hdr`` (float32, one
+        band), ``<stem>_mask.img/.hdr`` (uint8, 1 = flagged) and
+        ``<stem>_summary.json``. Existing files of these names are replaced.
+    tile_rows : int or None, default=None
+        Rows scored per block (rounded up to the estimator's row multiple);
+        ``None`` gives blocks of about :data:`BLOCK_PIXELS` pixels.
+    halo : int or None, default=None
+        Rows of neighbours for estimators without a declared reach (see
+        :func:`tiling`); ``None`` is :data:`DEFAULT_HALO`.
+    threshold : "contamination", ("quantile", q) or ("score", s)
+        Which pixels the mask flags: scores above the model's own threshold
+        (``-offset_``, set in fit from its contamination), at or above the
+        map's ``q`` quantile (computed exactly, in bounded memory), or at or
+        above ``s``.
+    cube_key : str or None
+        Variable of a ``.mat`` file.
+    stem : str or None
+        Output name stem; default: the input's name without its extensions.
+    name : str or None
+        The input's name in messages and the summary; default: its path.
+    progress : bool, default=False
+        A tqdm bar over the rows.
+
+    Returns
+    -------
+    dict
+        The summary also written as JSON: shape, tiling, threshold, flagged
+        pixels, seconds, pixels per second and the output paths.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from skhsi.anomaly import RXDetector
+    >>> from skhsi.io import read_envi, write_envi
+    >>> from skhsi.serving import score_file
+    >>> cube = np.random.default_rng(0).normal(size=(40, 30, 5)).astype(np.float32)
+    >>> rx = RXDetector().fit(cube)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = write_envi(tmp + "/scene.hdr", cube, metadata={"map info": [
+    ...         "UTM", 1, 1, 500000.0, 4000000.0, 30, 30, 33, "North", "WGS-84"]})
+    ...     summary = score_file(rx, tmp + "/scene.hdr", tmp, tile_rows=8)
+    ...     scores = read_envi(tmp + "/scene_scores.hdr").cube[..., 0]
+    ...     same = bool(np.array_equal(scores, rx.anomaly_score(cube).astype(np.float32)))
+    ...     geo = read_envi(tmp + "/scene_scores.hdr").metadata["header"]["map info"][0]
+    >>> same, geo, summary["tiling"]["exact"]
+    (True, 'UTM', True)
+    """
+    from .io import SpectralImage
+
+    image = source if isinstance(source, SpectralImage) else open_cube(source,
+                                                                       cube_key=cube_key)
+    if name is None:
+        name = str(source) if not isinstance(source, SpectralImage) else (
+            image.metadata.get("header_path") or image.metadata.get("path") or "image")
+    if not hasattr(estimator, "anomaly_score"):
+        raise TypeError(f"score_file needs a fitted detector with anomaly_score; got "
+                        f"{type(estimator).__name__}.")
+    n_features = getattr(estimator, "n_features_in_", None)
+    keep = _bands_for(image, n_features, name)
+    rule, value, comparison = _threshold_of(estimator, threshold)
+    how = tiling(estimator, halo=halo)
+    cube = image.cube
+    height, width = cube.shape[:2]
+    if tile_rows is None:
+        tile_rows = max(1, BLOCK_PIXELS // width, 4 * how.halo)
+    if int(tile_rows) < 1:
+        raise ValueError(f"tile_rows must be >= 1; got {tile_rows}.")
+    tile_rows = -(-int(tile_rows) // how.multiple) * how.multiple
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"Output directory {out_dir} does not exist.")
+    stem = _stem(name) if stem is None else stem
+    targets = {key: out_dir / f"{stem}_{key}" for key in
+               ("scores.img", "scores.hdr", "mask.img", "mask.hdr", "summary.json")}
+    header = image.metadata.get("header")
+    geo = {k: header[k] for k in GEO_KEYS if isinstance(header, dict) and k in header}
+
+    staged = []
+    try:
+        staged.append(staged_file(targets["scores.img"],
+                                  lambda f: f.truncate(height * width * 4)))
+        scores = np.memmap(staged[-1], dtype="<f4", mode="r+", shape=(height, width))
+        start = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=height, unit="row", desc=f"scoring {Path(name).name}",
+                       leave=False)
+        for r0 in range(0, height, tile_rows):
+            r1 = min(r0 + tile_rows, height)
+            b0, b1 = max(0, r0 - how.halo), min(height, r1 + how.halo)
+            block = _read_rows(cube, b0, b1)
+            block = block if keep is None else block[..., keep]
+            result = np.asarray(estimator.anomaly_score(block))
+            if result.shape != (b1 - b0, width) or not np.isfinite(result).all():
+                raise ValueError(f"{type(estimator).__name__} gave scores of shape "
+                                 f"{result.shape} (finite: {bool(np.isfinite(result).all())}) "
+                                 f"for rows {b0}-{b1 - 1}; expected finite scores of shape "
+                                 f"{(b1 - b0, width)}.")
+            scores[r0:r1] = result[r0 - b0:r1 - b0]
+            del block, result
+            _release_pages(cube, scores)
+            if bar is not None:
+                bar.update(r1 - r0)
+        if bar is not None:
+            bar.close()
+        score_seconds = time.perf_counter() - start
+        chunk_rows = max(1, (1 << 22) // width)
+        if rule == "quantile":
+            value = _quantile(scores, value, chunk_rows)
+        staged.append(staged_file(targets["mask.img"], lambda f: f.truncate(height * width)))
+        mask = np.memmap(staged[-1], dtype=np.uint8, mode="r+", shape=(height, width))
+        flagged = 0
+        for r in range(0, height, chunk_rows):
+            part = scores[r:r + chunk_rows]
+            hits = part > value if comparison == ">" else part >= value
+            mask[r:r + chunk_rows] = hits
+            flagged += int(hits.sum())
+            _release_pages(scores, mask)
+        del scores, mask
+        seconds = time.perf_counter() - start
+        staged.append(staged_file(targets["scores.hdr"], lambda f: f.write(
+            _header((height, width), 4, "anomaly score", geo))))
+        staged.append(staged_file(targets["mask.hdr"], lambda f: f.write(
+            _header((height, width), 1, "flagged", geo))))
+        summary = {
+            "input": name, "shape": list(cube.shape), "model": type(estimator).__name__,
+            "bands_used": int(cube.shape[-1] if keep is None else len(keep)),
+            "tiling": {"tile_rows": min(tile_rows, height), "halo": how.halo, "exact": how.exact,
+                       "note": how.note},
+            "threshold": {"rule": rule, "score": value, "comparison": comparison,
+                          **({"quantile": float(threshold[1])} if rule == "quantile" else {})},
+            "flagged_pixels": flagged, "score_seconds": round(score_seconds, 3),
+            "seconds": round(seconds, 3),
+            "pixels_per_second": round(height * width / max(score_seconds, 1e-9), 1),
+            "outputs": [str(targets[k]) for k in targets],
+        }
+        if image.mask is not None:  # ground truth came with the file: how the map does
+            from .metrics import roc_auc
+
+            summary["roc_auc"] = roc_auc(image.mask, np.fromfile(staged[0], dtype="<f4")
+                                         .reshape(height, width))
+        for tmp, key in zip(staged, ("scores.img", "mask.img", "scores.hdr", "mask.hdr")):
+            os.replace(tmp, targets[key])
+        staged = []
+        atomic_write(targets["summary.json"],
+                     lambda f: f.write(json.dumps(summary, indent=2).encode()))
+        return summary
+    except BaseException:
+        for tmp in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
