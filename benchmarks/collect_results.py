@@ -32,6 +32,10 @@ SECTIONS = {
     "robustness": "python benchmarks/bench_robustness.py --threads 1",
     "autoencoders": "python benchmarks/bench_autoencoders.py --threads 2",
     "tiled_memory": "python benchmarks/bench_tiled_memory.py",
+    "onnx": "python benchmarks/bench_onnx.py --threads 1 --repeat 3",
+    "serving": "python benchmarks/bench_serving.py",
+    "few_labels": "python benchmarks/bench_few_labels.py",
+    "segmentation": "python benchmarks/bench_segmentation.py",
 }
 
 

@@ -42,6 +42,8 @@ FAST = {
     "LearnableChannelMixer": dict(n_outputs=3, **_TRAIN),
     "ConcreteBandSelector": dict(n_bands=2, **_TRAIN),
     "SpectralMLPClassifier": dict(hidden=8, **_TRAIN),
+    "PatchClassifier": dict(patch_size=3, hidden=4, windows_per_epoch=32, **_TRAIN),
+    "UNetSegmenter": dict(hidden=4, tile_size=8, tiles_per_epoch=4, **_TRAIN),
     "SobelEdges": {},
     "BandConvolution": dict(kernels=np.stack([np.eye(3), np.ones((3, 3))])),
     "Pool2D": dict(size=3, stride=2, padding=1, method="mean"),

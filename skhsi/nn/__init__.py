@@ -28,6 +28,8 @@ from ._concrete import (
 from ._mixer import ChannelMixer, MixerObjective, ReconstructionLoss, batch_min_max
 from ._losses import LOSSES, make_loss
 from ._augment import flip_rotate, spectral_jitter
+from ._patch_classifier import PatchCNN
+from ._unet import UNet
 from ._contrastive import NTXentLoss, SpectralTransformer, nt_xent
 
 __all__ = [
@@ -69,4 +71,6 @@ __all__ = [
     "NTXentLoss",
     "SpectralTransformer",
     "nt_xent",
+    "PatchCNN",
+    "UNet",
 ]
