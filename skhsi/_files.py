@@ -1,10 +1,14 @@
-"""Writing files atomically, with the permissions the user's umask gives."""
+"""Writing files atomically, with the permissions the user's umask gives, and
+releasing the resident pages of memory-mapped files."""
 
+import mmap
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "staged_file"]
+import numpy as np
+
+__all__ = ["atomic_write", "memmap_base", "release_pages", "staged_file"]
 
 
 def _umask():
@@ -48,3 +52,29 @@ def atomic_write(target, write, *, fsync=False):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def release_pages(*arrays):
+    """Drop the pages of memory-mapped arrays from resident memory (``MADV_DONTNEED``).
+
+    The file stays in the page cache (a written map is flushed first); the
+    next access maps it again. A no-op for in-memory arrays and where the
+    platform lacks it.
+    """
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    for array in arrays:
+        base = memmap_base(array)
+        handle = getattr(base, "_mmap", None)
+        if handle is None or advice is None or not hasattr(handle, "madvise"):
+            continue
+        if base.mode in ("r+", "w+"):
+            base.flush()
+        handle.madvise(advice)
+
+
+def memmap_base(array):
+    """The :class:`numpy.memmap` an array views (through any slices), or None."""
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    return base

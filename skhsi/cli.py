@@ -372,7 +372,7 @@ def _windows(images, window, rng):
     at a seeded place; the whole scenes when they fit."""
     height = min(min(image.cube.shape[0] for _, image, _ in images), window)
     width = min(min(image.cube.shape[1] for _, image, _ in images), window)
-    from skhsi.serving import _release_pages
+    from skhsi._files import release_pages
 
     cubes = []
     for _, image, keep in images:
@@ -380,7 +380,7 @@ def _windows(images, window, rng):
         r = int(rng.integers(0, cube.shape[0] - height + 1))
         c = int(rng.integers(0, cube.shape[1] - width + 1))
         block = np.array(cube[r:r + height, c:c + width])
-        _release_pages(cube)
+        release_pages(cube)
         cubes.append(block if keep is None else block[..., keep])
     return np.stack(cubes) if len(cubes) > 1 else cubes[0]
 

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._files import atomic_write, staged_file
+from ._files import atomic_write, memmap_base, release_pages, staged_file
 
 __all__ = ["Tiling", "open_cube", "pixelwise", "score_file", "tiling"]
 
@@ -194,31 +194,6 @@ def tiling(estimator, *, halo=None):
                   "; ".join(t.note for t in found if t.note))
 
 
-def _release_pages(*arrays):
-    """Drop the pages of memory-mapped arrays from resident memory (``MADV_DONTNEED``).
-
-    The file stays in the page cache (a written map is flushed first); the
-    next access maps it again. A no-op for in-memory arrays and where the
-    platform lacks it.
-    """
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    for array in arrays:
-        base = _memmap_base(array)
-        handle = getattr(base, "_mmap", None)
-        if handle is None or advice is None or not hasattr(handle, "madvise"):
-            continue
-        if base.mode in ("r+", "w+"):
-            base.flush()
-        handle.madvise(advice)
-
-
-def _memmap_base(array):
-    base = array
-    while base is not None and not isinstance(base, np.memmap):
-        base = getattr(base, "base", None)
-    return base
-
-
 def _read_rows(cube, start, stop):
     """Rows ``start:stop`` of a cube, read from its file with plain reads when it is a
     memory-mapped file (a band-sequential file one read per band), else sliced.
@@ -227,7 +202,7 @@ def _read_rows(cube, start, stop):
     around every band's rows (on recent kernels), so resident memory would
     grow with the file; a plain read leaves the pages in the page cache only.
     """
-    base = _memmap_base(cube)
+    base = memmap_base(cube)
     order = tuple(int(a) for a in np.argsort(cube.strides)[::-1])  # outermost axis first
     shape = tuple(cube.shape[a] for a in order)
     strides = tuple(cube.strides[a] for a in order)
@@ -306,7 +281,7 @@ def _threshold_of(estimator, threshold):
 def _chunks(array, rows):
     for r in range(0, array.shape[0], rows):
         yield array[r:r + rows]
-        _release_pages(array)
+        release_pages(array)
 
 
 def _quantile(scores, q, rows):
@@ -488,7 +463,7 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
                                  f"{(b1 - b0, width)}.")
             scores[r0:r1] = result[r0 - b0:r1 - b0]
             del block, result
-            _release_pages(cube, scores)
+            release_pages(cube, scores)
             if bar is not None:
                 bar.update(r1 - r0)
         if bar is not None:
@@ -505,7 +480,7 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
             hits = part > value if comparison == ">" else part >= value
             mask[r:r + chunk_rows] = hits
             flagged += int(hits.sum())
-            _release_pages(scores, mask)
+            release_pages(scores, mask)
         del scores, mask
         seconds = time.perf_counter() - start
         staged.append(staged_file(targets["scores.hdr"], lambda f: f.write(

@@ -10,12 +10,12 @@ the whole-image output and memory stays flat whatever the cube size.
 """
 
 import copy
-import mmap
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from .._files import release_pages
 from ._runtime import _module_device, as_numpy, as_tensor, autocast, resolve_device
 
 __all__ = ["ImageTiles", "TileEpoch", "apply_image_module", "reflect_indices", "tile_size_for"]
@@ -136,24 +136,8 @@ def apply_image_module(module, cube, *, tile, halo, multiple=1, device="cpu",
                 if out is None:
                     out = np.empty((height, width) + kept.shape[2:], dtype=np.float32)
                 out[r0:r0 + h, c0:c0 + w] = kept
-                _release_pages(cube)
+                release_pages(cube)
     return out
-
-
-def _release_pages(array):
-    """Drop the pages of a memory-mapped ``array`` from the process's resident memory.
-
-    The file stays in the page cache; the next read maps it again. Called after
-    each tile, so resident memory holds about one tile whatever the cube size (``MADV_DONTNEED``; a no-op for in-memory arrays and where the
-    platform lacks it).
-    """
-    base = array
-    while base is not None and not isinstance(base, np.memmap):
-        base = getattr(base, "base", None)
-    handle = getattr(base, "_mmap", None)
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if handle is not None and advice is not None and hasattr(handle, "madvise"):
-        handle.madvise(advice)
 
 
 def _read(cube, rows, cols):
