@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._layers import MaskedConv2d, SeededDropout, make_attention
+from ._layers import MaskedConv2d, SeededDropout, make_attention, pad_to_multiple
 
 __all__ = [
     "BlindSpotAutoencoder",
@@ -248,18 +248,9 @@ class ConvAutoencoder(_Standardized):
         self.receptive_radius = sum((5 + attention_reach) * 2 ** level
                                     for level in range(n_levels))
 
-    def _pad(self, x):
-        h, w = x.shape[-2:]
-        m = self.size_multiple
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else
-                      "replicate")
-        return x, h, w
-
     def objective_inputs(self, x):
         target = self.standardize(x)
-        z, h, w = self._pad(_channels_first(target))
+        z, h, w = pad_to_multiple(_channels_first(target), self.size_multiple)
         for block in self.down:
             z = block(z)
         code = self.to_latent(z)

@@ -22,6 +22,7 @@ __all__ = [
     "SqueezeExcitation",
     "init_weights",
     "make_attention",
+    "pad_to_multiple",
 ]
 
 INITIALIZERS = ("glorot", "he")
@@ -55,6 +56,18 @@ def init_weights(module, method="glorot", *, generator=None, negative_slope=0.01
             if layer.bias is not None:
                 layer.bias.zero_()
     return module
+
+
+def pad_to_multiple(x, multiple):
+    """``(x, h, w)``: ``x`` padded at the bottom and right so that its last two axes
+    are multiples of ``multiple`` (reflected, or replicated where the image is too
+    small to reflect), with the original height and width."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else
+                  "replicate")
+    return x, h, w
 
 
 class SeededDropout(nn.Module):

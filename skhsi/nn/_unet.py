@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._augment import flip_rotate
-from ._layers import SeededDropout, make_attention
+from ._layers import SeededDropout, make_attention, pad_to_multiple
 from ._patch_classifier import SpectralInput, run_block, set_bias
 from ._tiles import ImageTiles
 
@@ -148,19 +148,10 @@ class UNet(nn.Module):
                 self.fuse.weight[torch.arange(k), side * k + torch.arange(k), 0, 0] = 1.0 / n
             self.fuse.bias.zero_()
 
-    def _pad(self, x):
-        h, w = x.shape[-2:]
-        m = self.size_multiple
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else
-                      "replicate")
-        return x, h, w
-
     def objective_inputs(self, x):
         """Channels-first logits ``(N, K, H, W)``; with deep supervision the side
         outputs (coarse to fine) and the fused output last."""
-        z, h, w = self._pad(self.input(x).permute(0, 3, 1, 2))
+        z, h, w = pad_to_multiple(self.input(x).permute(0, 3, 1, 2), self.size_multiple)
         skips = []
         for level, block in enumerate(self.encoder):
             if level:
