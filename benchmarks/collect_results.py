@@ -34,6 +34,7 @@ SECTIONS = {
     "tiled_memory": "python benchmarks/bench_tiled_memory.py",
     "onnx": "python benchmarks/bench_onnx.py --threads 1 --repeat 3",
     "serving": "python benchmarks/bench_serving.py",
+    "tiled_scoring": "python benchmarks/bench_tiled_scoring.py --tile-rows 25",
     "few_labels": "python benchmarks/bench_few_labels.py",
     "segmentation": "python benchmarks/bench_segmentation.py",
 }
