@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "memmap_base", "release_pages", "staged_file"]
+__all__ = ["atomic_write", "check_outputs", "memmap_base", "release_pages", "same_file",
+           "staged_file"]
 
 
 def _umask():
@@ -78,3 +79,54 @@ def memmap_base(array):
     while base is not None and not isinstance(base, np.memmap):
         base = getattr(base, "base", None)
     return base
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file: the same resolved path, or, when both
+    exist, the same device and inode (hard links, symbolic links, ``..`` and case-folding
+    file systems included)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_outputs(outputs, inputs):
+    """Refuse, before any work, outputs that would write over an input or over each other.
+
+    Parameters
+    ----------
+    outputs : iterable of path
+        Every file a command is about to write.
+    inputs : iterable of path
+        Every file it reads (an ENVI header and its data file both count).
+
+    Raises
+    ------
+    ValueError
+        Naming the output and the input (or the other output) it coincides with.
+
+    Examples
+    --------
+    >>> from skhsi._files import check_outputs
+    >>> check_outputs(["out/a_scores.img"], ["a.hdr", "a.img"])
+    >>> check_outputs(["a.img"], ["a.hdr", "data/../a.img"])
+    Traceback (most recent call last):
+    ...
+    ValueError: the output a.img is the input data/../a.img: choose another output name or directory; no input file is ever written over.
+    """
+    outputs, inputs = [Path(p) for p in outputs], [Path(p) for p in inputs]
+    for i, out in enumerate(outputs):
+        for source in inputs:
+            if same_file(out, source):
+                raise ValueError(f"the output {out} is the input {source}: choose another "
+                                 "output name or directory; no input file is ever written "
+                                 "over.")
+        for other in outputs[:i]:
+            if same_file(out, other):
+                raise ValueError(f"two outputs of one run are the same file, {other} and "
+                                 f"{out}: give the inputs different names or write them to "
+                                 "different directories.")

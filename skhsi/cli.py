@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skhsi._files import check_outputs
+
 __all__ = ["main"]
 
 
@@ -160,6 +162,16 @@ def _load(source, args):
     return load_image(source, **options)
 
 
+def _inputs(*sources):
+    """Every file the command reads for ``sources`` (an ENVI header and its data file
+    both; an embedded scene none)."""
+    from skhsi.datasets import SCENES
+    from skhsi.io._envi import source_files
+
+    return [f for source in sources if source is not None and str(source) not in SCENES
+            for f in source_files(source)]
+
+
 _METHODS = {"attribute": {}, "rx": {}, "local-rx": {}, "low-rank": {}, "deep-svdd": {},
             "autoencoder": {}, "blind-spot": {"spatial": True, "blind_spot": True}}
 # Detectors without training: no seed, device or epochs.
@@ -204,6 +216,11 @@ def _detect(args):
     from skhsi.anomaly import QuantileBinaryDecider
 
     rule, value = _threshold_rule(args)
+    out = Path(args.out)
+    stem = f"{Path(str(args.scene)).stem}_{args.method}"
+    outputs = {kind: out / f"{stem}_{kind}" for kind in
+               ("heatmap.png", "overlay.png", "scores.npy", "metrics.json")}
+    check_outputs(outputs.values(), _inputs(args.scene, args.mask))
     if args.mask is not None and args.mask_key is not None \
             and Path(args.mask).suffix.lower() == ".mat":
         mask_key, args.mask_key = args.mask_key, None  # the key is the mask file's
@@ -274,24 +291,21 @@ def _detect(args):
             recall=metrics.recall(image.mask, flagged),
         )
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _progress(args, f"writing the pictures, scores and summary to {out} ...")
-    stem = f"{Path(str(args.scene)).stem}_{args.method}"
     name = Path(str(args.scene)).name
     credit = image.metadata.get("credit")
     ax = plotting.plot_score_heatmap(scores, title=f"{args.method} anomaly score: {name}")
-    _save_figure(ax.figure, out / f"{stem}_heatmap.png", credit)
+    _save_figure(ax.figure, outputs["heatmap.png"], credit)
     plt.close(ax.figure)
     ax = plotting.plot_detection_overlay(
         cube, image.mask, flagged, wavelengths=image.wavelengths, alpha=0.9,
         title=f"{name}: {args.method}, {rule_text}")
-    _save_figure(ax.figure, out / f"{stem}_overlay.png", credit)
+    _save_figure(ax.figure, outputs["overlay.png"], credit)
     plt.close(ax.figure)
-    _atomic_write(out / f"{stem}_scores.npy", lambda f: np.save(f, scores))
-    result["outputs"] = sorted(str(p) for p in out.glob(f"{stem}_*"))
-    result["outputs"].append(str(out / f"{stem}_metrics.json"))
-    _atomic_write(out / f"{stem}_metrics.json",
+    _atomic_write(outputs["scores.npy"], lambda f: np.save(f, scores))
+    result["outputs"] = sorted(str(p) for p in outputs.values())
+    _atomic_write(outputs["metrics.json"],
                   lambda f: f.write(json.dumps(result, indent=2).encode()))
     _print_result(result)
     return 0
@@ -302,6 +316,7 @@ def _fit(args):
     from skhsi.serving import pixelwise
 
     out = Path(args.out)
+    check_outputs([out], _inputs(*args.scenes))
     _check_writable(out.parent if str(out.parent) else Path("."), "the model file's directory")
     for name, value in (("--max-pixels", args.max_pixels), ("--window", args.window)):
         if value < 1:
@@ -396,7 +411,7 @@ def _check_writable(folder, what):
 
 def _score(args):
     from skhsi.persistence import load_weights
-    from skhsi.serving import _stem, score_file
+    from skhsi.serving import _stem, output_paths, score_file
 
     model = Path(args.model)
     if not model.is_file():
@@ -410,14 +425,12 @@ def _score(args):
         raise ValueError(f"--tile-rows must be a positive integer; got {args.tile_rows}.")
     if args.halo is not None and args.halo < 0:
         raise ValueError(f"--halo must be >= 0; got {args.halo}.")
-    stems = [_stem(f) for f in args.files]
-    twice = sorted({s for s in stems if stems.count(s) > 1})
-    if twice:
-        raise ValueError(f"Several files would write the same outputs ({', '.join(twice)}); "
-                         "score them into different --out directories.")
     missing = [f for f in args.files if not Path(f).exists()]
     if missing:
         raise FileNotFoundError(f"No such file: {', '.join(missing)}")
+    stems = [_stem(f) for f in args.files]
+    check_outputs([p for stem in stems for p in output_paths(args.out, stem).values()],
+                  [model, *_inputs(*args.files)])
     estimator = load_weights(model)
     if not hasattr(estimator, "anomaly_score"):
         raise ValueError(f"{model} holds a {type(estimator).__name__}, which scores no "

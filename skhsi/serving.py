@@ -32,9 +32,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._files import atomic_write, memmap_base, release_pages, staged_file
+from ._files import atomic_write, check_outputs, memmap_base, release_pages, staged_file
 
-__all__ = ["Tiling", "open_cube", "pixelwise", "score_file", "tiling"]
+__all__ = ["Tiling", "open_cube", "output_paths", "pixelwise", "score_file", "tiling"]
 
 #: Header keys of the input copied to the outputs: where the pixels are on the ground.
 GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo points",
@@ -347,6 +347,28 @@ def _stem(path):
     return name
 
 
+def output_paths(out_dir, stem):
+    """The files :func:`score_file` writes for ``stem`` into ``out_dir``, by kind.
+
+    Examples
+    --------
+    >>> from skhsi.serving import output_paths
+    >>> paths = output_paths("out", "scene")
+    >>> sorted(paths)
+    ['mask.hdr', 'mask.img', 'scores.hdr', 'scores.img', 'summary.json']
+    >>> paths["scores.img"].as_posix()
+    'out/scene_scores.img'
+    """
+    return {key: Path(out_dir) / f"{stem}_{key}" for key in
+            ("scores.img", "scores.hdr", "mask.img", "mask.hdr", "summary.json")}
+
+
+def _image_files(image):
+    """The files an opened image was read from (ENVI: the header and the data file)."""
+    return [image.metadata[k] for k in ("header_path", "path")
+            if isinstance(image.metadata.get(k), (str, os.PathLike))]
+
+
 def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
                threshold="contamination", cube_key=None, stem=None, name=None,
                progress=False):
@@ -363,7 +385,9 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     out_dir : str or path
         Existing directory; receives ``<stem>_scores.img/.hdr`` (float32, one
         band), ``<stem>_mask.img/.hdr`` (uint8, 1 = flagged) and
-        ``<stem>_summary.json``. Existing files of these names are replaced.
+        ``<stem>_summary.json``. Existing files of these names are replaced,
+        except the files ``source`` was read from: an output that would write
+        over its input is a ``ValueError`` before anything is scored.
     tile_rows : int or None, default=None
         Rows scored per block (rounded up to the estimator's row multiple);
         ``None`` gives blocks of about :data:`BLOCK_PIXELS` pixels.
@@ -433,8 +457,8 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     if not out_dir.is_dir():
         raise FileNotFoundError(f"Output directory {out_dir} does not exist.")
     stem = _stem(name) if stem is None else stem
-    targets = {key: out_dir / f"{stem}_{key}" for key in
-               ("scores.img", "scores.hdr", "mask.img", "mask.hdr", "summary.json")}
+    targets = output_paths(out_dir, stem)
+    check_outputs(targets.values(), _image_files(image))
     header = image.metadata.get("header")
     geo = {k: header[k] for k in GEO_KEYS if isinstance(header, dict) and k in header}
 

@@ -482,3 +482,72 @@ def test_score_progress_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
     assert "scoring s.hdr" in capsys.readouterr().err
     assert main(argv + ["--quiet"]) == 0
     assert "scoring" not in capsys.readouterr().err
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("out", ["s.hdr", "s.bsq", "./sub/../s.hdr", "link.hdr", "s.mat"])
+def test_fit_never_writes_over_an_input(tmp_path, capsys, out):
+    from scipy.io import savemat
+
+    _, path = _georeferenced_scene(tmp_path)
+    savemat(tmp_path / "s.mat", {"data": np.random.default_rng(0).random((8, 8, 12))})
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.hdr").hardlink_to(path)
+    before = _snapshot(tmp_path)
+    scenes = [str(path), str(tmp_path / "s.mat")] if out == "s.mat" else [str(path)]
+    assert main(["fit", *scenes, "--method", "rx", "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skhsi: error: the output ") and "is the input" in err
+    assert "no input file is ever written over" in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_score_never_writes_over_an_input(tmp_path, capsys):
+    _, first = _georeferenced_scene(tmp_path, "s")
+    _, second = _georeferenced_scene(tmp_path, "s_scores", seed=1)
+    assert main(["fit", str(first), "--method", "rx", "--out", str(tmp_path / "m.pt")]) == 0
+    capsys.readouterr()
+    before = _snapshot(tmp_path)
+    # The outputs for s (s_scores.hdr, s_scores.img) are the second input's files.
+    assert main(["score", str(tmp_path / "m.pt"), str(first), str(second),
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"the output {tmp_path / 's_scores.hdr'} is the input {second}" in err
+    assert _snapshot(tmp_path) == before
+    # The model is an input too.
+    (tmp_path / "s_summary.json").write_bytes((tmp_path / "m.pt").read_bytes())
+    assert main(["score", str(tmp_path / "s_summary.json"), str(first),
+                 "--out", str(tmp_path)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    # Two inputs with one stem would write the same outputs.
+    np.save(tmp_path / "s.npy", np.zeros((40, 30, 12), np.float32))
+    assert main(["score", str(tmp_path / "m.pt"), str(first), str(tmp_path / "s.npy"),
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "two outputs of one run are the same file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_detect_never_writes_over_its_mask(tmp_path, capsys):
+    scene, path = _georeferenced_scene(tmp_path)
+    np.save(tmp_path / "s_rx_scores.npy", scene.mask)
+    before = _snapshot(tmp_path)
+    assert main(["detect", str(path), "--method", "rx", "--mask",
+                 str(tmp_path / "s_rx_scores.npy"), "--out", str(tmp_path)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert _snapshot(tmp_path) == before
+
+
+def test_score_file_refuses_to_write_over_its_source(tmp_path):
+    from skhsi.anomaly import RXDetector
+    from skhsi.serving import score_file
+
+    scene, _ = _georeferenced_scene(tmp_path, "a")
+    _, path = _georeferenced_scene(tmp_path, "a_scores")
+    rx = RXDetector().fit(scene.cube)
+    before = _snapshot(tmp_path)
+    with pytest.raises(ValueError, match="a_scores.hdr is the input"):
+        score_file(rx, path, tmp_path, stem="a")
+    assert _snapshot(tmp_path) == before

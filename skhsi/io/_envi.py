@@ -67,6 +67,18 @@ def _find_files(path):
     )
 
 
+def source_files(path):
+    """The files a reader reads for ``path``: an ENVI header and its data file, or the
+    file itself (``.mat``, ``.npy``, a mask image, or an ENVI file without its partner)."""
+    path = Path(path)
+    if path.suffix.lower() in (".mat", ".npy", ".png", ".pt", ".json"):
+        return [path]
+    try:
+        return list(_find_files(path))
+    except (FileNotFoundError, OSError):
+        return [path]
+
+
 _BLOCK_BYTES = 64 << 20  # bytes read at a time by ``read_envi(mmap=False)``
 
 
