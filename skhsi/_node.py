@@ -32,7 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .base import ModuleStepMixin, SpectralMixin, as_pixels
+from .base import ModuleStepMixin, SpatialReach, SpectralMixin, as_pixels
 from .nn import _patches, _train
 from .nn._patches import apply_patch_module
 from .nn._tiles import apply_image_module
@@ -186,19 +186,20 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
 
     # -- spatial inference ------------------------------------------------------------
     def _spatial_reach(self):
-        """``(halo, multiple)``: how far an output reaches and the grid tiles align to.
+        """The node's :class:`~skhsi.base.SpatialReach`, read from its layout.
 
-        Image nodes read them from their module (``receptive_radius``,
-        ``size_multiple``); patch nodes reach ``patch_size // 2``; pixel nodes
-        reach nothing (``None``). Tiled inference and dask scoring use it.
+        Image nodes read it from their module (``receptive_radius``, rounded
+        up to ``size_multiple``, the grid their pooling needs); patch nodes
+        reach ``patch_size // 2``; pixel nodes reach nothing. Tiled inference,
+        serving and dask scoring use it.
         """
         if self.sample_layout == "pixel":
-            return None
+            return SpatialReach()
         if self.sample_layout == "patch":
-            return self.patch_size // 2, 1
+            return SpatialReach(self.patch_size // 2)
         module = self.module_
         multiple = module.size_multiple
-        return -(-module.receptive_radius // multiple) * multiple, multiple
+        return SpatialReach(-(-module.receptive_radius // multiple) * multiple, multiple)
 
     def _map_cubes(self, module, cubes, batch_size):
         """Outputs of ``module`` over each cube by the node's layout, in flat memory.
@@ -212,7 +213,7 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
             return [apply_patch_module(module, cube, size=self.patch_size,
                                        batch_size=batch_size, device=device,
                                        precision=precision) for cube in cubes]
-        halo, multiple = self._spatial_reach()
+        halo, multiple, _ = self._spatial_reach()
         return [apply_image_module(module, cube, tile=self.tile_size, halo=halo,
                                    multiple=multiple, device=device, precision=precision)
                 for cube in cubes]

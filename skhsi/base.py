@@ -10,14 +10,21 @@ This module imports no torch: the nodes with weights build on
 :class:`skhsi._node.TorchNode`, which does.
 """
 
+import math
+from fractions import Fraction
+from typing import NamedTuple
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
+    "GLOBAL",
     "SAMPLE_LAYOUTS",
+    "SpatialReach",
     "as_pixels",
     "restore_shape",
+    "spatial_reach",
     "ModuleStepMixin",
     "SpectralMixin",
 ]
@@ -26,6 +33,9 @@ __all__ = [
 #: a ``k x k`` window around each pixel (``"patch"``) or a whole cube or tile
 #: (``"image"``).
 SAMPLE_LAYOUTS = ("pixel", "patch", "image")
+
+#: The reach of a step whose output at a pixel depends on the whole image.
+GLOBAL = "global"
 
 _SHAPES = "a pixel table (n_pixels, n_bands), a cube (H, W, n_bands) or a batch of cubes (N, H, W, n_bands)"
 
@@ -80,6 +90,90 @@ def restore_shape(values, leading_shape):
     return values.reshape(tuple(leading_shape) + values.shape[1:])
 
 
+class SpatialReach(NamedTuple):
+    """How far a step's output at one pixel looks into its image.
+
+    Attributes
+    ----------
+    halo : int or "global"
+        Pixels (Chebyshev distance, in the step's input grid) that the output
+        at a pixel depends on: 0 for per-pixel steps, the half-window of a
+        convolution or a local window, ``GLOBAL`` for steps whose output
+        depends on the whole image.
+    multiple : int
+        Blocks must start at, and span, multiples of this many pixels for
+        their outputs to equal the whole image's (pooling grids).
+    zoom : Fraction
+        Output pixels per input pixel along each axis (1 unless the step
+        pools or upsamples).
+    """
+
+    halo: object = 0
+    multiple: int = 1
+    zoom: Fraction = Fraction(1)
+
+    @property
+    def is_global(self):
+        return self.halo == GLOBAL
+
+    @property
+    def blockwise(self):
+        """Whether blocks with a halo of ``halo`` rows give the whole image's outputs."""
+        return not self.is_global and self.zoom == 1
+
+
+def spatial_reach(estimator):
+    """The :class:`SpatialReach` of a step, a pipeline or an ensemble.
+
+    Every skhsi estimator declares its reach (``_spatial_reach()``); a
+    pipeline's adds up along its steps (a step after a pooling step reaches
+    further in the input's pixels), an ensemble's is its widest member's, and
+    anything else (a scikit-learn transformer or detector of pixel tables)
+    reaches 0. Serving, dask scoring and tiled inference read this one
+    declaration.
+
+    Examples
+    --------
+    >>> from skhsi.anomaly import LocalRXDetector, RXDetector
+    >>> from skhsi.base import spatial_reach
+    >>> from skhsi.pipeline import make_pipeline
+    >>> from skhsi.spatial import SobelEdges
+    >>> spatial_reach(RXDetector()).halo, spatial_reach(LocalRXDetector()).halo
+    (0, 10)
+    >>> spatial_reach(make_pipeline(SobelEdges(), LocalRXDetector())).halo
+    11
+    """
+    steps = getattr(estimator, "steps", None)
+    if steps is not None:
+        return chain_reach(spatial_reach(step) for _, step in steps
+                           if step is not None and step != "passthrough")
+    declared = getattr(estimator, "_spatial_reach", None)
+    if declared is None:
+        return SpatialReach()
+    return declared()
+
+
+def chain_reach(reaches):
+    """The reach of steps applied one after the other (in the first step's pixels)."""
+    halo, multiple, zoom = 0, 1, Fraction(1)
+    for reach in reaches:
+        if reach.is_global:
+            return SpatialReach(GLOBAL, 1, zoom * reach.zoom)
+        halo += math.ceil(reach.halo / zoom)
+        multiple = math.lcm(multiple, math.ceil(reach.multiple / zoom))
+        zoom *= reach.zoom
+    return SpatialReach(halo, multiple, zoom)
+
+
+def widest_reach(reaches):
+    """The reach of steps applied side by side to one image (an ensemble's members)."""
+    reaches = list(reaches) or [SpatialReach()]
+    if any(r.is_global for r in reaches):
+        return SpatialReach(GLOBAL, 1, reaches[0].zoom)
+    return SpatialReach(max(r.halo for r in reaches),
+                        math.lcm(*(r.multiple for r in reaches)), reaches[0].zoom)
+
+
 class SpectralMixin:
     """Validation of pixel tables, cubes and batches of cubes.
 
@@ -105,6 +199,10 @@ class SpectralMixin:
     def _check_spectral(self, X, dtype=None):
         check_is_fitted(self)
         return self._validate_spectral(X, reset=False, dtype=dtype)
+
+    def _spatial_reach(self):
+        """Per-pixel: the output at a pixel depends on its spectrum alone."""
+        return SpatialReach()
 
     def _restore(self):
         """Recompute derived state after :func:`skhsi.persistence.load_weights`.

@@ -254,7 +254,7 @@ def _rx(step):
 def _network(step):
     check_is_fitted(step, "offset_")
     if step.sample_layout == "image":
-        halo, multiple = step._spatial_reach()
+        halo, multiple, _ = step._spatial_reach()
         return ("image_network", {"module": step.module_, "halo": halo,
                                   "multiple": multiple}), "score"
     return ("network", {"module": step.module_}), "score"

@@ -4,10 +4,13 @@ A fitted skhsi estimator's per-pixel methods (``anomaly_score``,
 ``score_samples``, ``decision_function``, ``predict``, ``transform``) run on
 a dask array block by block: :func:`map_blocks` keeps the band axis in one
 chunk and maps the method over the spatial chunks, giving a lazy dask array
-with the input's leading shape. It reads the estimator's declared sample
-layout: pixel nodes need nothing from their neighbours; image and patch
-nodes (the spatial autoencoders) get blocks that overlap by their reach,
-aligned to their pooling grid, so the result equals the in-memory one.
+with the input's leading shape. It reads the estimator's declared spatial
+reach (:func:`skhsi.base.spatial_reach`, a pipeline's adds up over its
+steps): per-pixel estimators need nothing from their neighbours; spatial
+ones (local RX, convolutions, image networks) get blocks that overlap by
+their reach, aligned to their pooling grid, so the result equals the
+in-memory one. Estimators whose scores depend on the whole image are
+refused with a ``ValueError``.
 Anything that makes a dask array works as input, e.g.
 ``dask.array.from_array(read_envi(path).cube, chunks=(512, 512, -1))`` on a
 memory-mapped ENVI file. On a ``dask.distributed`` cluster, where every
@@ -93,20 +96,31 @@ def map_blocks(method, X, *, n_outputs=None, dtype=np.float64):
 
 
 def _spatial_reach(method, X):
-    """``(halo, multiple)`` of an image-layout estimator behind ``method``, else None."""
-    from ._node import TorchNode  # torch is loaded already when such a node exists
+    """``(halo, multiple)`` of the estimator behind ``method`` (its declared reach,
+    :func:`skhsi.base.spatial_reach`), or None when it scores pixels alone."""
+    from .base import SpatialReach, spatial_reach
 
     estimator = getattr(method, "__self__", None)
-    if hasattr(estimator, "steps"):  # a Pipeline: its final step decides
-        estimator = estimator.steps[-1][1]
-    if not isinstance(estimator, TorchNode) or estimator.sample_layout == "pixel":
+    reach = SpatialReach() if estimator is None else spatial_reach(estimator)
+    if reach == SpatialReach():
         return None
+    name = type(estimator).__name__
+    if reach.is_global:
+        raise ValueError(
+            f"{name} depends on the whole image it is given, so block-wise scores would "
+            "differ from whole-image scores; score it in memory, or choose a detector "
+            "whose reach is finite."
+        )
+    if reach.zoom != 1:
+        raise ValueError(f"{name} changes the pixel grid (by a factor {reach.zoom}); "
+                         "map_blocks keeps every block's pixel grid.")
     if X.ndim != 3:
         raise ValueError(
-            f"{type(estimator).__name__} works on images: map_blocks expects one cube "
+            f"{name} compares pixels with their neighbours: map_blocks expects one cube "
             f"(H, W, C) as a dask array; got {X.ndim}-D with shape {X.shape}."
         )
-    return estimator._spatial_reach()
+    halo, multiple = reach.halo, reach.multiple
+    return -(-halo // multiple) * multiple, multiple
 
 
 def _map_overlapping(method, X, reach, n_outputs, dtype):

@@ -11,12 +11,12 @@ are dropped from resident memory, so peak memory is one block whatever the
 file size. Every output file is written under a temporary name and renamed
 when complete: on error or interruption nothing is left half-written.
 
-How a block is scored depends on the estimator (:func:`tiling`): per-pixel
-models need no halo and give scores equal to whole-image scoring; spatial
-nodes with weights get their declared reach as halo, aligned to their own
-tile grid, and give equal scores too; detectors whose scores depend on the
-whole image (attribute filters, local RX, robust PCA, spatial transformers)
-get a fixed halo, and their per-image normalisations become per-block.
+How a block is scored depends on the estimator's declared reach
+(:func:`skhsi.base.spatial_reach`, read by :func:`tiling`): per-pixel models
+need no halo; spatial steps get their reach as halo, aligned to their
+pooling grid; both give scores equal to whole-image scoring. A step whose
+scores depend on the whole image it is given (robust PCA) gets a fixed halo
+and is reported as not exact.
 
 This module imports no torch; a model with weights brings it along.
 """
@@ -25,13 +25,13 @@ import json
 import math
 import mmap
 import os
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from .base import SpatialReach, spatial_reach
 from ._files import atomic_write, check_outputs, memmap_base, release_pages, staged_file
 
 __all__ = ["Tiling", "open_cube", "output_paths", "pixelwise", "score_file", "tiling"]
@@ -105,35 +105,21 @@ def _leaves(estimator):
     return "leaf", [estimator]
 
 
-def _spatial_node(step):
-    """A node with weights of image or patch layout (torch is loaded when one exists)."""
-    node = getattr(sys.modules.get("skhsi._node"), "TorchNode", None)
-    return node is not None and isinstance(step, node) and step.sample_layout != "pixel"
-
-
-def _whole_image(step):
-    """A step that compares pixels with their image and declares no reach."""
-    from .anomaly import LowRankSparseDetector
-    from .spatial._base import CubeInputMixin
-
-    return isinstance(step, (CubeInputMixin, LowRankSparseDetector))
-
-
 def pixelwise(estimator):
     """Whether every step of ``estimator`` scores a pixel from its own spectrum alone.
 
-    Needs no fitted state. Such estimators are fitted on pixel tables and
+    Reads the estimator's declared reach (:func:`skhsi.base.spatial_reach`);
+    needs no fitted state. Such estimators are fitted on pixel tables and
     scored in blocks without a halo.
 
     Examples
     --------
-    >>> from skhsi.anomaly import AttributeFilterDetector, RXDetector
+    >>> from skhsi.anomaly import LocalRXDetector, RXDetector
     >>> from skhsi.serving import pixelwise
-    >>> pixelwise(RXDetector()), pixelwise(AttributeFilterDetector())
+    >>> pixelwise(RXDetector()), pixelwise(LocalRXDetector())
     (True, False)
     """
-    return all(not (_spatial_node(step) or _whole_image(step))
-               for step in _flatten(estimator))
+    return spatial_reach(estimator) == SpatialReach()
 
 
 def _flatten(estimator):
@@ -141,57 +127,53 @@ def _flatten(estimator):
     return parts if kind == "leaf" else [leaf for part in parts for leaf in _flatten(part)]
 
 
-def _leaf_tiling(step, halo):
-    if _spatial_node(step):
-        reach, multiple = step._spatial_reach()
-        # The node tiles each block itself: blocks aligned to its own tile grid
-        # give every tile it keeps the same input as in the whole image.
-        grid = max(multiple, int(getattr(step, "tile_size", multiple)) // multiple * multiple)
-        return Tiling(-(-reach // grid) * grid if reach else 0, grid, True,
-                      f"{type(step).__name__} reaches {reach} pixels")
-    if _whole_image(step):
-        return Tiling(halo, 1, False, f"{type(step).__name__} normalises per image")
-    return Tiling(0, 1, True, "")
-
-
 def tiling(estimator, *, halo=None):
     """How :func:`score_file` tiles ``estimator``: halo rows, row multiple, exactness.
 
-    Per-pixel steps reach nothing (halo 0, exact). A spatial node with
-    weights (image or patch layout) reaches what it declares
-    (``_spatial_reach``); the halo is rounded up, and blocks aligned, to its
-    own tile grid, so that its scores equal the whole-image ones. A step
-    that compares a pixel with its whole image or without a declared reach
-    (:class:`~skhsi.anomaly.AttributeFilterDetector`,
-    :class:`~skhsi.anomaly.LocalRXDetector`,
-    :class:`~skhsi.anomaly.LowRankSparseDetector`, the spatial transformers)
-    gets ``halo`` rows (default :data:`DEFAULT_HALO`) and is not exact: what
-    it normalises per image is normalised per block. A pipeline adds the
-    halos of its steps; an ensemble takes its members' largest.
+    Read from the estimator's declared reach (:func:`skhsi.base.spatial_reach`):
+    a pipeline adds the reaches of its steps, an ensemble takes its widest
+    member's. Per-pixel estimators reach nothing (halo 0). Spatial steps (a
+    convolution, a local window, an image network) reach a fixed number of
+    pixels: blocks get that many rows of neighbours on each side (rounded
+    up to, and aligned with, the pooling grid) and their scores equal the
+    whole image's (``exact``). A step declared global
+    (:class:`~skhsi.anomaly.LowRankSparseDetector`, which decomposes the
+    image it is given) gets ``halo`` rows (default :data:`DEFAULT_HALO`) and
+    is not exact: what depends on the whole image depends on the block.
+
+    Raises
+    ------
+    ValueError
+        When the estimator changes the pixel grid (pooling or upsampling
+        without the inverse step): its scores do not map onto the input's
+        pixels.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skhsi.anomaly import LocalRXDetector, RXDetector
+    >>> from skhsi.anomaly import LocalRXDetector, LowRankSparseDetector, RXDetector
     >>> from skhsi.serving import tiling
     >>> tiling(RXDetector().fit(np.random.default_rng(0).normal(size=(50, 3))))
     Tiling(halo=0, multiple=1, exact=True, note='')
-    >>> tiling(LocalRXDetector()).exact
+    >>> tiling(LocalRXDetector())
+    Tiling(halo=10, multiple=1, exact=True, note='reaches 10 pixels')
+    >>> tiling(LowRankSparseDetector()).exact
     False
     """
     halo = DEFAULT_HALO if halo is None else int(halo)
     if halo < 0:
         raise ValueError(f"halo must be >= 0 rows; got {halo}.")
-    kind, parts = _leaves(estimator)
-    if kind == "leaf":
-        return _leaf_tiling(estimator, halo)
-    found = [tiling(part, halo=halo) for part in parts]
-    if not found:
-        return Tiling(0, 1, True, "")
-    combine = sum if kind == "chain" else max
-    multiple = math.lcm(*(t.multiple for t in found))
-    return Tiling(combine(t.halo for t in found), multiple, all(t.exact for t in found),
-                  "; ".join(t.note for t in found if t.note))
+    reach = spatial_reach(estimator)
+    if reach.zoom != 1:
+        raise ValueError(f"{type(estimator).__name__} changes the pixel grid (by a factor "
+                         f"{reach.zoom}): its scores do not map onto the input's pixels.")
+    if reach.is_global:
+        names = sorted({type(step).__name__ for step in _flatten(estimator)
+                        if spatial_reach(step).is_global})
+        return Tiling(halo, 1, False, f"{', '.join(names)} depends on the whole image")
+    multiple = reach.multiple
+    rows = -(-reach.halo // multiple) * multiple
+    return Tiling(rows, multiple, True, f"reaches {reach.halo} pixels" if reach.halo else "")
 
 
 def _read_rows(cube, start, stop):

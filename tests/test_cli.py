@@ -393,7 +393,7 @@ def test_fit_on_several_scenes(tmp_path, capsys):
                  "--out", str(tmp_path / "lrx.pt")]) == 0
     assert "local-rx on 2 window(s) of 30 x 30 pixels of 2 scene(s)" in capsys.readouterr().out
     assert main(["score", str(tmp_path / "lrx.pt"), str(first), "--out", str(tmp_path)]) == 0
-    assert "per block (LocalRXDetector normalises per image)" in capsys.readouterr().out
+    assert "halo 10: exact" in capsys.readouterr().out
     _, third = _georeferenced_scene(tmp_path, "c", (20, 20, 9), 2)
     assert main(["fit", str(first), str(third), "--out", str(tmp_path / "x.pt")]) == 2
     assert "same number of bands; got " in capsys.readouterr().err

@@ -83,23 +83,29 @@ def test_spatial_autoencoder_in_blocks_equals_whole_image_scoring(tmp_path, scen
     det = AutoencoderDetector(spatial=True, blind_spot=blind_spot, hidden=4, max_epochs=1,
                               tile_size=16, random_state=0, device="cpu").fit(cube)
     how = tiling(det)
-    assert how.exact and how.multiple == 16 and how.halo == 16 and not pixelwise(det)
+    multiple = det.module_.size_multiple
+    assert how.exact and how.multiple == multiple and not pixelwise(det)
+    assert how.halo == -(-det.module_.receptive_radius // multiple) * multiple
     np.save(tmp_path / "scene.npy", cube)
     summary = score_file(det, tmp_path / "scene.npy", tmp_path, tile_rows=5)
-    assert summary["tiling"]["tile_rows"] == 16  # rounded up to the network's tile grid
+    assert summary["tiling"]["tile_rows"] == -(-5 // multiple) * multiple  # the pooling grid
     assert np.array_equal(_map(tmp_path / "scene_scores.hdr"),
                           det.anomaly_score(cube).astype(np.float32))
 
 
-def test_whole_image_detectors_are_scored_per_block_with_a_halo():
+def test_tiling_reads_the_declared_reach():
     from skhsi.anomaly import ConsensusDetector, LowRankSparseDetector
-    from skhsi.pipeline import make_attribute_filter_pipeline
+    from skhsi.pipeline import make_pipeline
+    from skhsi.spatial import SobelEdges
 
-    assert tiling(make_attribute_filter_pipeline()) == (
-        32, 1, False, "AttributeFilterDetector normalises per image")
-    assert tiling(LowRankSparseDetector(), halo=5).halo == 5
+    assert tiling(LocalRXDetector(outer_window=15)) == (7, 1, True, "reaches 7 pixels")
+    assert tiling(make_pipeline(SobelEdges(), LocalRXDetector()))[:3] == (11, 1, True)
+    assert tiling(LowRankSparseDetector(), halo=5) == (
+        5, 1, False, "LowRankSparseDetector depends on the whole image")
     ensemble = ConsensusDetector([("rx", RXDetector()), ("local", LocalRXDetector())])
-    assert not pixelwise(ensemble) and tiling(ensemble, halo=8)[:3] == (8, 1, False)
+    assert not pixelwise(ensemble) and tiling(ensemble, halo=8)[:3] == (10, 1, True)
+    with_global = ConsensusDetector([("rx", RXDetector()), ("rpca", LowRankSparseDetector())])
+    assert tiling(with_global, halo=8)[:3] == (8, 1, False)
     assert pixelwise(ConsensusDetector([("rx", RXDetector())]))
     with pytest.raises(ValueError, match="halo must be >= 0 rows; got -1"):
         tiling(RXDetector(), halo=-1)

@@ -7,6 +7,7 @@ from skimage.morphology import area_closing, area_opening, max_tree
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
+from ..base import GLOBAL, SpatialReach
 from ..spatial._guided import guided_filter
 from ._base import SpectralOutlierMixin
 from ._image import ImageOutlierMixin, check_windows, image_rank
@@ -132,11 +133,15 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
 
     fit.__doc__ = ImageOutlierMixin.fit.__doc__
 
+    def _spatial_reach(self):
+        """Global: every map is scaled by its percentile and ranked within the image."""
+        return SpatialReach(GLOBAL)
+
     def _score_cube(self, components):
         scores = small_object_map(components, self.areas)
         if self.local_rx:
-            scores *= image_rank(local_rx(components, self.inner_window, self.outer_window,
-                                          reg=1e-3))
+            scores *= image_rank(local_rx(components / self._component_scale(),
+                                          self.inner_window, self.outer_window, reg=1e-3))
         if self.guided_radius > 0:
             guide = components[..., :self.guide_components]
             low, high = guide.min(axis=(0, 1)), guide.max(axis=(0, 1))

@@ -7,6 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..base import GLOBAL, SpatialReach
+
 
 class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
     """Flag the pixels whose anomaly score is ``>=`` their image's quantile.
@@ -43,6 +45,10 @@ class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
         self.quantile = quantile
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def _spatial_reach(self):
+        """Global: every map is thresholded at its own quantile."""
+        return SpatialReach(GLOBAL)
+
     def fit(self, X, y=None):
         """Check the score map(s); nothing is learned.
 

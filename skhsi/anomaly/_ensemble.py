@@ -279,6 +279,15 @@ class ConsensusDetector(SpectralOutlierMixin, _BaseComposition):
                              f"positive. Got {weights.tolist()} for {list(names)}.")
         return weights[kept]
 
+    def _spatial_reach(self):
+        """The widest reach of the members (fitted ones once fitted)."""
+        from ..base import spatial_reach, widest_reach
+
+        members = getattr(self, "estimators_", None)
+        if members is None:
+            members = [d for _, d in self.detectors if not _is_drop(d)]
+        return widest_reach(spatial_reach(m) for m in members)
+
     def _restore(self):
         # The combination rule of the fit (also rebuilt after a weights-only load).
         self._rule = (self.method, float(self.contamination), float(self.agreement))

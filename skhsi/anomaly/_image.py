@@ -58,6 +58,11 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         self._set_offset(np.concatenate([self._score(c).ravel() for c in cubes]))
         return self
 
+    def _component_scale(self):
+        """Standard deviation of every component over the training pixels (never 0)."""
+        scale = np.sqrt(self.explained_variance_)
+        return np.where(scale > 0, scale, 1.0)
+
     def _map(self, X):
         check_is_fitted(self)
         cubes, batched = self._validate_cubes(X, reset=False)

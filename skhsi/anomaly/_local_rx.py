@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..spatial._guided import box_mean
 from ._base import SpectralOutlierMixin
+from ..base import SpatialReach
 from ._image import ImageOutlierMixin, check_windows
 
 __all__ = ["LocalRXDetector", "local_rx"]
@@ -20,12 +21,15 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
     which should be larger than the targets so that they do not leak into
     their own background, and an outer window. Its mean and covariance are
     computed with box filters over the cube's first ``n_components``
-    principal components (each scaled to unit variance), so the cost does
-    not grow with the window. The covariance gets a ridge of ``reg`` times
+    principal components (each scaled to unit variance over the training
+    pixels), so the cost does not grow with the window. The covariance gets a ridge of ``reg`` times
     its mean eigenvalue. Borders are reflected.
 
-    The principal components are learned in ``fit``; the local statistics
-    are always those of the cube being scored.
+    The principal components and their scales are learned in ``fit``; the
+    local statistics are always those of the ring of the cube being scored,
+    so a pixel's score depends on the pixels within ``outer_window // 2`` of
+    it and nothing else: scoring an image in blocks with that halo gives the
+    whole image's scores.
 
     Parameters
     ----------
@@ -84,19 +88,24 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
 
     fit.__doc__ = ImageOutlierMixin.fit.__doc__
 
+    def _spatial_reach(self):
+        """The outer window's half-side: the ring is all a pixel is compared with."""
+        return SpatialReach(self.outer_window // 2)
+
     def _score_cube(self, components):
-        return local_rx(components, self.inner_window, self.outer_window, self.reg)
+        return local_rx(components / self._component_scale(), self.inner_window,
+                        self.outer_window, self.reg)
 
 
-def local_rx(components, inner_window, outer_window, reg, *, rows_per_strip=64):
+def local_rx(z, inner_window, outer_window, reg, *, rows_per_strip=64):
     """Dual-window RX scores of a cube of components ``(H, W, K)``; see :class:`LocalRXDetector`.
 
     The cube is processed in strips of ``rows_per_strip`` rows (plus the
     outer window's margin), so memory grows with the width, not the area.
+    A pixel's score depends on the pixels within ``outer_window // 2`` of it
+    alone.
     """
-    height, width, k = components.shape
-    scale = components.reshape(-1, k).std(axis=0)
-    z = components / np.where(scale > 0, scale, 1.0)
+    height, width, k = z.shape
     margin = outer_window // 2
     # "symmetric" padding is scipy.ndimage's "reflect" border of the whole image.
     padded = np.pad(z, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")

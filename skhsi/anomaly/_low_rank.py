@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import restore_shape
+from ..base import GLOBAL, SpatialReach, restore_shape
 from ._base import SpectralOutlierMixin
 
 __all__ = ["LowRankSparseDetector", "robust_pca"]
@@ -115,6 +115,10 @@ class LowRankSparseDetector(SpectralOutlierMixin, BaseEstimator):
                                     self.tol)[0]).sum(axis=1)
                   for image in _images(pixels, lead)]
         return restore_shape(np.concatenate(scores), lead)
+
+    def _spatial_reach(self):
+        """Global: the background is decomposed from the whole image being scored."""
+        return SpatialReach(GLOBAL)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

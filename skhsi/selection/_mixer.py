@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._node import TorchNode
-from ..base import restore_shape
+from ..base import GLOBAL, SpatialReach, restore_shape
 from ..classification._targets import pixel_labels
 from ..nn import (
     ChannelMixer,
@@ -284,6 +284,10 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
         if self.normalize_output:
             out = _min_max_per_image(out, lead, self.module_.eps)
         return restore_shape(out, lead)
+
+    def _spatial_reach(self):
+        """Global with ``normalize_output`` (min and max over the image), else per pixel."""
+        return SpatialReach(GLOBAL if self.normalize_output else 0)
 
     def _as_module(self):
         check_is_fitted(self)

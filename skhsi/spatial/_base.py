@@ -23,6 +23,9 @@ class CubeInputMixin:
 
         wrap_methods(cls, inherited=True)
 
+    def _spatial_reach(self):  # pragma: no cover - every subclass declares its reach
+        raise NotImplementedError(f"{type(self).__name__} must declare _spatial_reach().")
+
     def _validate_cubes(self, X, *, reset):
         arr = X if hasattr(X, "ndim") else np.asarray(X)
         if arr.ndim not in (3, 4):

@@ -1,5 +1,6 @@
 """Spatial transformers of cubes: Sobel edges, band-wise convolution, pooling, upsampling."""
 
+from fractions import Fraction
 from numbers import Integral
 
 import numpy as np
@@ -8,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import ModuleStepMixin
+from ..base import ModuleStepMixin, SpatialReach
 from ._base import CubeMixin
 
 __all__ = ["SobelEdges", "BandConvolution", "Pool2D", "Upsample2D"]
@@ -46,6 +47,10 @@ class SobelEdges(CubeMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, *, direction=True):
         self.direction = direction
+
+    def _spatial_reach(self):
+        """The 3 x 3 kernels reach one pixel."""
+        return SpatialReach(1)
 
     def _transform_cube(self, cube):
         gy, gx = _sobel(cube, axis=0), _sobel(cube, axis=1)
@@ -148,6 +153,12 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
         self.kernels_ = np.ascontiguousarray(kernels)
         return self
 
+    def _spatial_reach(self):
+        """Half the kernel side (of the fitted kernels, else of the parameters)."""
+        kernels = getattr(self, "kernels_", self.kernels)
+        side = self.kernel_size if kernels is None else max(np.shape(kernels)[-2:])
+        return SpatialReach(int(side) // 2)
+
     def _transform_cube(self, cube):
         return np.concatenate([ndimage.correlate(cube, kernel[:, :, None], mode=self.mode)
                                for kernel in self.kernels_], axis=-1)
@@ -211,6 +222,12 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
         self.stride = stride
         self.padding = padding
         self.method = method
+
+    def _spatial_reach(self):
+        """Windows of ``size`` pixels, ``stride`` apart: the grid shrinks by ``stride``."""
+        stride = self.size if self.stride is None else self.stride
+        return SpatialReach(max(self.size - stride, 0) + self.padding, stride,
+                            Fraction(1, stride))
 
     def _transform_cube(self, cube):
         stride = self.size if self.stride is None else self.stride
@@ -286,6 +303,10 @@ class Upsample2D(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
         self.kernel_ = (as_numpy(bilinear_kernel(self.factor)).astype(np.float64)
                         if self.method == "transposed" else None)
         return self
+
+    def _spatial_reach(self):
+        """Every input pixel becomes ``factor x factor``; interpolation reaches one pixel."""
+        return SpatialReach(0 if self.method == "nearest" else 1, 1, Fraction(self.factor))
 
     def _transform_cube(self, cube):
         if self.method != "transposed":  # float64 stays float64

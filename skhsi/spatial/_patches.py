@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import SpatialReach
 from ._base import CubeMixin
 
 __all__ = ["PatchFeatures"]
@@ -51,6 +52,10 @@ class PatchFeatures(CubeMixin, TransformerMixin, BaseEstimator):
         if self.size % 2 == 0:
             raise ValueError(f"size must be odd (a window centred on the pixel); got {self.size}.")
         return self
+
+    def _spatial_reach(self):
+        """Half the window side."""
+        return SpatialReach(self.size // 2)
 
     def _transform_cube(self, cube):
         r = self.size // 2
