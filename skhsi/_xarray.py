@@ -36,7 +36,7 @@ _INSIDE = contextvars.ContextVar("skhsi_inside_xarray_call", default=False)
 #: Node methods that take data first; ``fit``-like ones return the estimator.
 WRAPPED = ("fit", "partial_fit", "transform", "fit_transform", "inverse_transform",
            "anomaly_score", "score_samples", "decision_function", "predict",
-           "predict_proba", "fit_predict")
+           "predict_proba", "fit_predict", "fit_anomaly_score")
 
 
 def is_dataarray(X):

@@ -129,16 +129,19 @@ def _map_overlapping(method, X, reach, n_outputs, dtype):
 
     halo, multiple = reach
     size = max(multiple, -(-halo // multiple) * multiple)  # a block holds its neighbours' halo
-    chunks = tuple(max(size, c - c % multiple) for c in (X.chunksize[0], X.chunksize[1]))
+    chunks = [max(size, c - c % multiple) for c in (X.chunksize[0], X.chunksize[1])]
+    # An axis no longer than the halo is one block, which needs no overlap.
+    depth = {axis: 0 if chunks[axis] >= X.shape[axis] else halo for axis in (0, 1)}
+    chunks = [min(c, n) for c, n in zip(chunks, X.shape[:2])]
     X = X.rechunk({0: chunks[0], 1: chunks[1]})
-    depth = {0: halo, 1: halo, 2: 0}
+    depth[2] = 0
     grown = overlap(X, depth=depth, boundary="none")
     if n_outputs is None:
         out = grown.map_blocks(method, drop_axis=2, dtype=dtype)
     else:
         out = grown.map_blocks(method, chunks=grown.chunks[:2] + ((int(n_outputs),),),
                                dtype=dtype)
-    return trim_internal(out, {0: halo, 1: halo}, boundary="none")
+    return trim_internal(out, {0: depth[0], 1: depth[1]}, boundary="none")
 
 
 class _EnviBlocks:

@@ -166,6 +166,24 @@ class Pipeline(_sk_pipeline.Pipeline):
             Xt = step.transform(Xt)
         return self._final_estimator.anomaly_score(Xt)
 
+    @available_if(_final_has("anomaly_score"))
+    def fit_anomaly_score(self, X, y=None, **params):
+        """``fit``, then ``anomaly_score`` of ``X``, scoring the training data once.
+
+        When the final step trains no network end to end, the steps are fitted
+        in order and the final step's own ``fit_anomaly_score`` returns the
+        scores it computed in ``fit``; otherwise ``fit`` then ``anomaly_score``.
+        """
+        head = self._final_estimator
+        if _is_head(head) or not hasattr(head, "fit_anomaly_score"):
+            return self.fit(X, y, **params).anomaly_score(X)
+        self._validate_steps()
+        step_params = _split_params(self, params)
+        Xt = X
+        for _, name, step in self._iter(with_final=False):
+            Xt = step.fit_transform(Xt, y, **step_params[name])
+        return head.fit_anomaly_score(Xt, y, **step_params[self.steps[-1][0]])
+
     @available_if(_final_has("fit_predict"))
     def fit_predict(self, X, y=None, **params):
         """``fit`` (two-phase), then ``predict`` on the same data."""

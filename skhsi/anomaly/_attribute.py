@@ -1,62 +1,91 @@
-"""Anomalies as small objects: area attribute filters on principal components."""
+"""Anomalies of every size: area attribute filters, a global spectral term, guided smoothing."""
 
 from numbers import Integral, Real
 
 import numpy as np
-from skimage.morphology import area_closing, area_opening, max_tree
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-from ..base import GLOBAL, SpatialReach
+from ..base import SpatialReach
+from ..spatial._component_tree import area_residuals
 from ..spatial._guided import guided_filter
 from ._base import SpectralOutlierMixin
-from ._image import ImageOutlierMixin, check_windows, image_rank
+from ._image import ImageOutlierMixin, check_windows
 from ._local_rx import local_rx
+from ._rx import whitener
 
-__all__ = ["AttributeFilterDetector", "small_object_map"]
+__all__ = ["AttributeFilterDetector"]
 
-_ROBUST_MAX = 99.0  # percentile that scales each area's map (ignores the few strongest pixels)
+_AREA_SCALE = 99.0  # percentile of a training map that scales it (ignores the strongest 1 %)
+_GLOBAL_SCALE = 99.0  # percentile of the training distances that sets the global term's unit
+_N_QUANTILES = 1001  # quantiles of the training local-RX scores kept for their ranks
+_LOCAL_RX_REG = 1e-3
 
 
 class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
-    """Small-object detector: area attribute filters, local RX and a guided filter.
+    """Anomalies of every size: multi-scale area attribute filters fused with a global term.
 
-    Anomalies in a scene are small: a few to a few dozen pixels that differ
-    from what surrounds them. This detector follows the attribute and
-    edge-preserving filtering of Kang et al. (IEEE TGRS 2017) with a local
-    spectral check:
+    Small targets (a pixel to a few dozen) differ from what surrounds them;
+    larger objects and spectrally obvious ones differ from the scene as a
+    whole. The detector scores both and fuses them, following the attribute
+    and edge-preserving filtering of Kang et al. (IEEE TGRS 2017) for the
+    first:
 
-    1. project each pixel on the first ``n_components`` principal
-       components learned in ``fit`` (in their own units, so that the
-       strong components weigh most and noise components little);
-    2. for every component and every area ``a`` in ``areas``, the area
-       opening removes the bright connected structures smaller than ``a``
-       pixels and the area closing the dark ones (max-tree filters of
-       scikit-image); the residual ``(x - opening) + (closing - x)``,
-       summed over the components, is a map of the structures smaller than
-       ``a``. Each area's map is scaled by its 99th percentile and the maps
-       are summed, so targets of any size up to ``max(areas)`` count;
-    3. with ``local_rx=True``, the map is multiplied by each pixel's rank
-       (in (0, 1]) under dual-window RX (:class:`LocalRXDetector`), so a
-       small structure scores high only when its spectrum also differs
-       from its surroundings;
-    4. a guided filter (:func:`skhsi.spatial.guided_filter`) guided by the
-       first ``guide_components`` components, each scaled to [0, 1], smooths
-       the map inside objects and keeps their edges.
+    1. **Pixel stage.** Every pixel is projected on the first
+       ``n_components`` principal components of the training pixels (in
+       their own units, so strong components weigh most), and its squared
+       Mahalanobis distance to the training pixels over all bands (global
+       RX, the same ridge as :class:`RXDetector`) is computed.
+    2. **Small structures.** For every component and every area ``a`` in
+       ``areas``, the area opening removes the bright connected structures
+       of fewer than ``a`` pixels and the area closing the dark ones
+       (max-trees, :func:`skhsi.spatial.area_residuals`); the residuals,
+       summed over the components, map the structures smaller than ``a``.
+       Each area's map is divided by its 99th percentile over the training
+       pixels, and the maps are averaged. With ``local_rx=True`` this map is
+       multiplied by each pixel's rank among the training pixels under
+       dual-window RX on the first ``local_rx_components`` components
+       (:class:`LocalRXDetector`), so a small structure scores high when its
+       spectrum also differs from its ring of neighbours.
+    3. **Global term.** The distance ``d`` becomes
+       ``log(max(d / median, 1)) / log(p99 / median)`` (median and 99th
+       percentile of the training distances: 1 at the training pixels' 99th
+       percentile), and its bright structures of fewer than ``global_area``
+       pixels are kept (the residual of an area opening): a spectrally rare
+       object of up to ``global_area`` pixels scores its rarity over its
+       whole extent, while rare structures larger than that (a shoreline, a
+       field of another crop) count as background.
+    4. **Fusion.** The two maps are added, the global one weighted by
+       ``global_weight``, and a guided filter
+       (:func:`skhsi.spatial.guided_filter`) guided by the first
+       ``guide_components`` components, each scaled to [0, 1] over the
+       training pixels, smooths the sum inside objects and keeps their edges.
 
-    The projection is learned in ``fit``; everything else is computed on the
-    cube being scored. There is no randomness: the scores are the same for
-    every run.
+    Everything a score depends on beyond a pixel's neighbourhood (the
+    projection, the covariance, the percentiles and ranks) is learned in
+    ``fit``; a pixel's score depends on the pixels within
+    ``max(max(areas) - 1, global_area - 1, outer_window // 2) +
+    2 guided_radius`` of it, so scoring an image in blocks with that halo
+    gives the whole image's scores (``skhsi score`` does). There is no
+    randomness.
 
     Parameters
     ----------
     n_components : int, default=10
         Principal components filtered.
     areas : tuple of int, default=(4, 9, 16, 36, 64)
-        Object sizes in pixels (2 x 2 up to 8 x 8 squares); structures larger
-        than ``max(areas)`` count as background.
+        Object sizes in pixels (2 x 2 up to 8 x 8 squares) of the small-structure
+        maps.
+    global_weight : float, default=0.8
+        Weight of the global term; 0 leaves only the small structures.
+    global_area : int, default=576
+        Largest object (pixels, a 24 x 24 square) the global term scores as an
+        object; rarer structures that are larger count as background.
     local_rx : bool, default=True
-        Weight the map by the local-RX rank of every pixel.
+        Weight the small-structure map by the local-RX rank of every pixel.
+    local_rx_components : int, default=3
+        Principal components the local RX compares (each scaled to unit
+        variance over the training pixels).
     inner_window, outer_window : int, default=9, 21
         Windows of the local RX (see :class:`LocalRXDetector`).
     guided_radius : int, default=2
@@ -75,13 +104,44 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     components_ : ndarray of shape (n_components_, n_features_in_)
         Principal axes of the training pixels.
     explained_variance_ : ndarray of shape (n_components_,)
+        Variance of the training pixels along each axis.
     n_components_ : int
+        Components kept (``n_components``, at most the band count).
+    covariance_ : ndarray of shape (n_features_in_, n_features_in_)
+        Band covariance of the training pixels with RX's ridge, for the
+        global distance.
+    area_scales_ : ndarray of shape (len(areas),)
+        99th percentile of each area's training map.
+    small_scale_ : float
+        99th percentile of the averaged small-structure map of the training
+        pixels.
+    local_rx_quantiles_ : ndarray of shape (1001,) or None
+        Quantiles of the training pixels' local-RX scores (their ranks).
+    distance_median_, distance_scale_ : float
+        Median and 99th percentile of the training pixels' global distances.
+    guide_low_, guide_high_ : ndarray of shape (guide_components,)
+        Range of every guide component over the training pixels.
     offset_ : float
+        Threshold of ``decision_function``, set from ``contamination``.
     n_features_in_ : int
+        Bands seen in ``fit``.
 
     See Also
     --------
-    LocalRXDetector, RXDetector, skhsi.pipeline.make_attribute_filter_pipeline
+    LocalRXDetector : dual-window RX alone.
+    RXDetector : the global distance alone.
+    skhsi.pipeline.make_attribute_filter_pipeline : the default pipeline.
+
+    References
+    ----------
+    .. [1] X. Kang, X. Zhang, S. Li, K. Li, J. Li, J. A. Benediktsson,
+       "Hyperspectral anomaly detection with attribute and edge-preserving
+       filters", IEEE TGRS 55(10), 2017.
+    .. [2] K. He, J. Sun, X. Tang, "Guided image filtering", IEEE TPAMI 35(6),
+       2013.
+    .. [3] I. S. Reed, X. Yu, "Adaptive multiple-band CFAR detection of an
+       optical pattern with unknown spectral distribution", IEEE TASSP 38(10),
+       1990.
 
     Examples
     --------
@@ -89,7 +149,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     >>> from skhsi.datasets import make_synthetic_scene
     >>> from skhsi.metrics import roc_auc
     >>> scene = make_synthetic_scene(random_state=0)
-    >>> scores = AttributeFilterDetector().fit(scene.cube).anomaly_score(scene.cube)
+    >>> scores = AttributeFilterDetector().fit_anomaly_score(scene.cube)
     >>> scores.shape, bool(roc_auc(scene.mask, scores) > 0.9)
     ((64, 64), True)
     """
@@ -97,7 +157,10 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "areas": ["array-like"],
+        "global_weight": [Interval(Real, 0, None, closed="left")],
+        "global_area": [Interval(Integral, 1, None, closed="left")],
         "local_rx": ["boolean"],
+        "local_rx_components": [Interval(Integral, 1, None, closed="left")],
         "inner_window": [Interval(Integral, 1, None, closed="left")],
         "outer_window": [Interval(Integral, 3, None, closed="left")],
         "guided_radius": [Interval(Integral, 0, None, closed="left")],
@@ -106,12 +169,16 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         "contamination": SpectralOutlierMixin._contamination_constraint,
     }
 
-    def __init__(self, *, n_components=10, areas=(4, 9, 16, 36, 64), local_rx=True,
-                 inner_window=9, outer_window=21, guided_radius=2, guided_eps=1e-3,
-                 guide_components=5, contamination=0.01):
+    def __init__(self, *, n_components=10, areas=(4, 9, 16, 36, 64), global_weight=0.8,
+                 global_area=576, local_rx=True, local_rx_components=3, inner_window=9,
+                 outer_window=21, guided_radius=2, guided_eps=1e-3, guide_components=5,
+                 contamination=0.01):
         self.n_components = n_components
         self.areas = areas
+        self.global_weight = global_weight
+        self.global_area = global_area
         self.local_rx = local_rx
+        self.local_rx_components = local_rx_components
         self.inner_window = inner_window
         self.outer_window = outer_window
         self.guided_radius = guided_radius
@@ -119,7 +186,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         self.guide_components = guide_components
         self.contamination = contamination
 
-    def fit(self, X, y=None):
+    def _fit(self, X):
         areas = np.asarray(self.areas)
         if (areas.ndim != 1 or areas.size == 0 or not np.issubdtype(areas.dtype, np.integer)
                 or np.any(areas < 1)):
@@ -129,51 +196,119 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
             )
         if self.local_rx:
             check_windows(self.inner_window, self.outer_window)
-        return super().fit(X, y)
-
-    fit.__doc__ = ImageOutlierMixin.fit.__doc__
+        return super()._fit(X)
 
     def _spatial_reach(self):
-        """Global: every map is scaled by its percentile and ranked within the image."""
-        return SpatialReach(GLOBAL)
-
-    def _score_cube(self, components):
-        scores = small_object_map(components, self.areas)
+        """The farthest any stage looks, plus the guided filter's ``2 radius``."""
+        reach = int(np.max(self.areas)) - 1
+        if self.global_weight > 0:
+            reach = max(reach, int(self.global_area) - 1)
         if self.local_rx:
-            scores *= image_rank(local_rx(components / self._component_scale(),
-                                          self.inner_window, self.outer_window, reg=1e-3))
+            reach = max(reach, self.outer_window // 2)
+        return SpatialReach(reach + 2 * self.guided_radius)
+
+    # -- fitted state ------------------------------------------------------------------
+    def _fit_background(self, covariance, n_samples):
+        covariance = covariance.copy()
+        n_bands = covariance.shape[0]
+        covariance[np.diag_indices(n_bands)] += 1e-6 * max(np.trace(covariance) / n_bands,
+                                                          np.finfo(float).tiny)
+        self.covariance_ = covariance
+        self._restore()
+
+    def _restore(self):
+        self._whitener = whitener(self.covariance_)
+        return self
+
+    def _fit_scores(self, features):
+        parts = [self._parts(f) for f in features]
+        small = [p[0] for p in parts]
+        self.area_scales_ = np.array([_positive_percentile(
+            np.concatenate([s[j].ravel() for s in small]), _AREA_SCALE)
+            for j in range(len(self.areas))])
+        averaged = [np.tensordot(1.0 / (self.area_scales_ * len(self.areas)), s, axes=1)
+                    for s in small]
+        self.small_scale_ = _positive_percentile(np.concatenate([a.ravel() for a in averaged]),
+                                                 _AREA_SCALE)
+        self.local_rx_quantiles_ = None
+        if self.local_rx:
+            pooled = np.concatenate([p[1].ravel() for p in parts])
+            self.local_rx_quantiles_ = np.quantile(pooled, np.linspace(0, 1, _N_QUANTILES))
+        distances = np.concatenate([f[..., -1].ravel() for f in features]).astype(np.float64)
+        self.distance_median_ = _positive_percentile(distances, 50.0)
+        self.distance_scale_ = max(_positive_percentile(distances, _GLOBAL_SCALE),
+                                   self.distance_median_ * (1 + 1e-6))
+        guides = np.concatenate([self._guide_components(f).reshape(-1, self._n_guide())
+                                 for f in features])
+        self.guide_low_, self.guide_high_ = guides.min(axis=0), guides.max(axis=0)
+        return [self._fuse(f, a, p[1]) for f, a, p in zip(features, averaged, parts)]
+
+    # -- the two stages ------------------------------------------------------------------
+    def _pixel_features(self, cube):
+        """``(H, W, n_components_ + 1)`` float32: the components, then the global distance."""
+        pixels = cube.reshape(-1, cube.shape[-1])
+        k = self.n_components_
+        project = np.hstack([self.components_.T, self._whitener])
+        out = np.empty((pixels.shape[0], k + 1), dtype=np.float32)
+        for start in range(0, pixels.shape[0], self._BLOCK):
+            chunk = np.asarray(pixels[start:start + self._BLOCK], dtype=np.float64) - self.mean_
+            both = chunk @ project
+            out[start:start + self._BLOCK, :k] = both[:, :k]
+            out[start:start + self._BLOCK, k] = np.einsum("ij,ij->i", both[:, k:], both[:, k:])
+        return out.reshape(cube.shape[:2] + (k + 1,))
+
+    def _score_features(self, features):
+        small, local = self._parts(features)
+        averaged = np.tensordot(1.0 / (self.area_scales_ * len(self.areas)), small, axes=1)
+        return self._fuse(features, averaged, local)
+
+    def _parts(self, features):
+        """Per-area small-structure maps ``(len(areas), H, W)`` and the local-RX map."""
+        height, width, _ = features.shape
+        small = np.zeros((len(self.areas), height, width))
+        for k in range(self.n_components_):
+            area_residuals(features[..., k], self.areas, out=small)
+        local = None
+        if self.local_rx:
+            n = min(self.local_rx_components, self.n_components_)
+            scaled = features[..., :n].astype(np.float64) / self._component_scale()[:n]
+            local = local_rx(scaled, self.inner_window, self.outer_window, _LOCAL_RX_REG)
+        return small, local
+
+    def _fuse(self, features, averaged, local):
+        scores = averaged / self.small_scale_
+        if self.local_rx:
+            ranks = np.interp(local, self.local_rx_quantiles_, np.linspace(0, 1, _N_QUANTILES))
+            scores *= ranks
+        if self.global_weight > 0:
+            scores += self.global_weight * self._global_term(features[..., -1])
         if self.guided_radius > 0:
-            guide = components[..., :self.guide_components]
-            low, high = guide.min(axis=(0, 1)), guide.max(axis=(0, 1))
-            guide = (guide - low) / np.where(high > low, high - low, 1.0)
+            guide = self._guide_components(features)
+            span = np.where(self.guide_high_ > self.guide_low_,
+                            self.guide_high_ - self.guide_low_, 1.0)
+            guide = np.clip((guide - self.guide_low_) / span, 0.0, 1.0)
             scores = guided_filter(guide, scores, radius=self.guided_radius,
                                    eps=self.guided_eps)
         return scores
 
+    def _global_term(self, distances):
+        rarity = np.log(np.maximum(distances.astype(np.float64) / self.distance_median_, 1.0))
+        rarity /= np.log(self.distance_scale_ / self.distance_median_)
+        return area_residuals(rarity, [self.global_area], dark=False)[0]
 
-def small_object_map(components, areas):
-    """Multi-scale area-attribute residual of a cube of components ``(H, W, K)``.
+    def _n_guide(self):
+        return min(self.guide_components, self.n_components_)
 
-    For each area the residuals of the area opening and closing of every
-    component are summed; each area's map is scaled by its 99th percentile
-    and the scaled maps are summed. See :class:`AttributeFilterDetector`.
-    """
-    height, width, k = components.shape
-    residuals = np.zeros((len(areas), height, width))
-    for i in range(k):
-        band = np.ascontiguousarray(components[..., i])
-        # One max-tree per component and polarity serves every area.
-        bright = max_tree(band)
-        dark = max_tree(-band)
-        for j, area in enumerate(areas):
-            residuals[j] += band - area_opening(band, int(area), parent=bright[0],
-                                                tree_traverser=bright[1])
-            residuals[j] += area_closing(band, int(area), parent=dark[0],
-                                         tree_traverser=dark[1]) - band
-    total = np.zeros((height, width))
-    for residual in residuals:
-        scale = np.percentile(residual, _ROBUST_MAX)
-        if scale <= 0:
-            scale = residual.max()
-        total += residual / scale if scale > 0 else residual
-    return total
+    def _guide_components(self, features):
+        n = self._n_guide()
+        return features[..., :n].astype(np.float64) / self._component_scale()[:n]
+
+
+def _positive_percentile(values, q):
+    """The ``q`` th percentile of ``values``, or their largest value when that is 0 (a map that
+    is 0 almost everywhere), or 1 when all are 0."""
+    value = float(np.percentile(values, q))
+    if value > 0:
+        return value
+    top = float(np.max(values))
+    return top if top > 0 else 1.0

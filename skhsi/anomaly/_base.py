@@ -57,7 +57,28 @@ class SpectralOutlierMixin(SpectralMixin, OutlierMixin):
 
     def predict(self, X):
         """-1 for anomalies, +1 for normal pixels, with the input's leading shape."""
-        return _each(self.decision_function(X), lambda d: np.where(d < 0, -1, 1))
+        return self._labels(self.anomaly_score(X))
+
+    def fit_anomaly_score(self, X, y=None):
+        """``fit(X)``, then the anomaly score of every pixel of ``X``.
+
+        Detectors that score their training pixels in ``fit`` (to set
+        ``offset_``) return those scores instead of computing them twice.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        ndarray of shape (n,), (H, W) or (N, H, W)
+        """
+        return self.fit(X, y).anomaly_score(X)
+
+    def _labels(self, anomaly_scores):
+        """-1 where ``-anomaly_scores - offset_ < 0`` (``decision_function < 0``), else +1."""
+        return _each(anomaly_scores, lambda a: np.where(-a - self.offset_ < 0, -1, 1))
 
 
 def _each(values, fn):

@@ -3,14 +3,15 @@
 from numbers import Integral
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ..spatial._base import CubeInputMixin
 from ._base import SpectralOutlierMixin
+from ._rx import accumulate_moments
 
-__all__ = ["ImageOutlierMixin", "check_windows", "image_rank"]
+__all__ = ["ImageOutlierMixin", "check_windows"]
 
 _MIN_SIDE = 3  # rows and columns a cube needs for a neighbourhood
 
@@ -20,13 +21,20 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
 
     ``fit`` learns a principal-component projection of the training pixels
     (``n_components`` of them, capped at the band count; ``mean_``,
-    ``components_`` and ``explained_variance_``) and sets ``offset_``
-    from the training scores; ``anomaly_score`` of a cube ``(H, W, C)`` is a
-    map ``(H, W)``, of a batch ``(N, H, W, C)`` a batch of maps, each cube
-    scored on its own by ``_score_cube(components)`` with ``components`` its
-    projection ``(H, W, n_components_)``. Pixel tables are refused: they
-    have no spatial neighbours.
+    ``components_`` and ``explained_variance_``), accumulating the band
+    covariance block by block in float64, and sets ``offset_`` from the
+    training scores; ``anomaly_score`` of a cube ``(H, W, C)`` is a map
+    ``(H, W)``, of a batch ``(N, H, W, C)`` a batch of maps, each cube scored
+    on its own. Pixel tables are refused: they have no spatial neighbours.
+
+    Scoring has two stages: ``_pixel_features(cube)`` computes per-pixel
+    features ``(H, W, F)`` (the projection, by default) from each spectrum
+    alone, and ``_score_features(features)`` the map from the features, looking
+    as far as the declared spatial reach. Serving computes the first stage
+    once per pixel and gives only the second a halo.
     """
+
+    _BLOCK = 1 << 16  # pixels projected at a time
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -41,13 +49,56 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         -------
         self
         """
-        cubes, _ = self._validate_cubes(X, reset=True)
-        pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes]).astype(np.float64)
-        n_components = min(self.n_components, pixels.shape[1], pixels.shape[0])
-        self.mean_ = pixels.mean(axis=0)
-        centred = pixels - self.mean_
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_anomaly_score(self, X, y=None):
+        """``fit(X)``, returning the scores of ``X`` that ``fit`` computes for ``offset_``.
+
+        Equal to ``fit(X).anomaly_score(X)`` with the image scored once.
+
+        Parameters
+        ----------
+        X : array-like of shape (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        ndarray of shape (H, W) or (N, H, W)
+        """
+        return self._fit(X)
+
+    def fit_predict(self, X, y=None):
+        """``fit(X)``, then -1 for the anomalies of ``X`` and +1 for the rest (scored once).
+
+        Parameters
+        ----------
+        X : array-like of shape (H, W, C) or (N, H, W, C)
+        y : ignored
+
+        Returns
+        -------
+        ndarray of shape (H, W) or (N, H, W)
+        """
+        return self._labels(self.fit_anomaly_score(X, y))
+
+    def _fit(self, X):
+        cubes, batched = self._validate_cubes(X, reset=True)
+        for cube in cubes:
+            self._check_side(cube)
+        n, mean, scatter = 0, None, 0.0
+        for cube in cubes:
+            n, mean, scatter = accumulate_moments(cube.reshape(-1, cube.shape[-1]), n, mean,
+                                                  scatter, self._BLOCK)
+        covariance = scatter / max(n - 1, 1)
+        if not np.all(np.isfinite(covariance)):
+            raise ValueError(f"{type(self).__name__}: the band covariance of the training "
+                             "pixels overflows float64; rescale the data before fitting.")
+        n_components = min(self.n_components, covariance.shape[0], n)
+        self.mean_ = mean
         # Eigenvectors of the band covariance (bands x bands, whatever the pixel count).
-        variance, vectors = linalg.eigh(centred.T @ centred / max(pixels.shape[0] - 1, 1))
+        variance, vectors = linalg.eigh(covariance)
         order = np.argsort(variance)[::-1][:n_components]
         components = vectors[:, order].T
         # Sign convention: the largest loading of every component is positive.
@@ -55,8 +106,29 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         self.components_ = components * np.where(largest < 0, -1.0, 1.0)[:, None]
         self.explained_variance_ = np.maximum(variance[order], 0.0)
         self.n_components_ = int(n_components)
-        self._set_offset(np.concatenate([self._score(c).ravel() for c in cubes]))
-        return self
+        self._fit_background(covariance, n)
+        scores = self._fit_scores([self._pixel_features(cube) for cube in cubes])
+        for cube, map_ in zip(cubes, scores):
+            self._check_finite(map_, cube.shape)
+        self._set_offset(np.concatenate([map_.ravel() for map_ in scores]))
+        return self._cubes_back(scores, batched)
+
+    def _fit_background(self, covariance, n_samples):
+        """Hook: what else ``fit`` learns from the band covariance (nothing by default)."""
+
+    def _fit_scores(self, features):
+        """Hook: the maps of the training cubes from their features (learning what the
+        scores need on the way)."""
+        return [self._score_features(f) for f in features]
+
+    def _pixel_features(self, cube):
+        """The projection ``(H, W, n_components_)`` of a cube, in float64."""
+        pixels = cube.reshape(-1, cube.shape[-1])
+        out = np.empty((pixels.shape[0], self.n_components_))
+        for start in range(0, pixels.shape[0], self._BLOCK):
+            chunk = np.asarray(pixels[start:start + self._BLOCK], dtype=np.float64)
+            out[start:start + self._BLOCK] = (chunk - self.mean_) @ self.components_.T
+        return out.reshape(cube.shape[:2] + (-1,))
 
     def _component_scale(self):
         """Standard deviation of every component over the training pixels (never 0)."""
@@ -69,21 +141,25 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         return self._cubes_back([self._score(c) for c in cubes], batched)
 
     def _score(self, cube):
+        self._check_side(cube)
+        scores = self._score_features(self._pixel_features(cube))
+        self._check_finite(scores, cube.shape)
+        return scores
+
+    def _check_side(self, cube):
         if min(cube.shape[:2]) < _MIN_SIDE:
             raise ValueError(
                 f"{type(self).__name__} compares pixels with their neighbours and needs "
                 f"cubes of at least {_MIN_SIDE} x {_MIN_SIDE} pixels; got a cube of "
                 f"{cube.shape[0]} x {cube.shape[1]} pixels."
             )
-        pixels = np.asarray(cube, dtype=np.float64).reshape(-1, cube.shape[-1])
-        components = ((pixels - self.mean_) @ self.components_.T).reshape(cube.shape[:2] + (-1,))
-        scores = self._score_cube(components)
+
+    def _check_finite(self, scores, shape):
         if not np.all(np.isfinite(scores)):
             raise ValueError(
                 f"{type(self).__name__} produced non-finite scores for a cube of shape "
-                f"{cube.shape}; check the cube for constant or saturated bands."
+                f"{shape}; check the cube for constant or saturated bands."
             )
-        return scores
 
 
 def check_windows(inner, outer):
@@ -96,8 +172,3 @@ def check_windows(inner, outer):
             f"outer_window must be larger than inner_window so that the background ring "
             f"has pixels; got inner_window={inner}, outer_window={outer}."
         )
-
-
-def image_rank(scores):
-    """Scores mapped to their rank in ``(0, 1]`` within the image (ties share the mean rank)."""
-    return stats.rankdata(scores, axis=None).reshape(np.shape(scores)) / np.size(scores)

@@ -92,7 +92,7 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         """The outer window's half-side: the ring is all a pixel is compared with."""
         return SpatialReach(self.outer_window // 2)
 
-    def _score_cube(self, components):
+    def _score_features(self, components):
         return local_rx(components / self._component_scale(), self.inner_window,
                         self.outer_window, self.reg)
 

@@ -127,15 +127,7 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
             n, mean, scatter = 0, np.zeros(self.n_features_in_), 0.0
         else:
             n, mean, scatter = self.n_samples_seen_, self.location_, self._scatter()
-        for start in range(0, pixels.shape[0], self.batch_size):
-            chunk = np.asarray(pixels[start:start + self.batch_size], dtype=np.float64)
-            n_b, mean_b = chunk.shape[0], chunk.mean(axis=0)
-            centred = chunk - mean_b
-            delta = mean_b - mean
-            total = n + n_b
-            scatter = scatter + centred.T @ centred + np.outer(delta, delta) * (n * n_b / total)
-            mean = mean + delta * (n_b / total)
-            n = total
+        n, mean, scatter = accumulate_moments(pixels, n, mean, scatter, self.batch_size)
         self._set_statistics(mean, scatter / n, n)
         self.offset_ = -float(stats.chi2.isf(self.contamination, df=self.n_features_in_))
         return self
@@ -164,11 +156,7 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         return empirical * self.n_samples_seen_
 
     def _restore(self):
-        # S^-1 = L^-T L^-1 with S = L L^T, so the distance is ||L^-1 (x - mu)||^2.
-        n_bands = self.covariance_.shape[0]
-        self._whitener = linalg.solve_triangular(
-            linalg.cholesky(self.covariance_, lower=True), np.eye(n_bands), lower=True
-        ).T
+        self._whitener = whitener(self.covariance_)
 
     def _anomaly_scores(self, pixels):
         out = np.empty(pixels.shape[0], dtype=np.float64)
@@ -177,6 +165,37 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
             white = (centred - self.location_) @ self._whitener
             out[start:start + self.batch_size] = np.einsum("ij,ij->i", white, white)
         return out
+
+
+def accumulate_moments(pixels, n=0, mean=None, scatter=0.0, batch_size=65536):
+    """``(n, mean, scatter)`` with the rows of ``pixels`` added, ``batch_size`` at a time.
+
+    Chan et al.'s pairwise update in float64: the scatter is the sum of squared
+    deviations from the mean, so ``scatter / n`` is the population covariance.
+    Input of any dtype (a memory-mapped cube too) is converted one batch at a
+    time.
+    """
+    mean = np.zeros(pixels.shape[1]) if mean is None else mean
+    for start in range(0, pixels.shape[0], batch_size):
+        chunk = np.asarray(pixels[start:start + batch_size], dtype=np.float64)
+        n_b, mean_b = chunk.shape[0], chunk.mean(axis=0)
+        centred = chunk - mean_b
+        delta = mean_b - mean
+        total = n + n_b
+        scatter = scatter + centred.T @ centred + np.outer(delta, delta) * (n * n_b / total)
+        mean = mean + delta * (n_b / total)
+        n = total
+    return n, mean, scatter
+
+
+def whitener(covariance):
+    """``W`` with ``W W^T = covariance^-1``: the Mahalanobis distance is ``||(x - mu) W||^2``.
+
+    From the Cholesky factor ``S = L L^T``: ``W = L^-T``.
+    """
+    n_bands = covariance.shape[0]
+    return linalg.solve_triangular(linalg.cholesky(covariance, lower=True), np.eye(n_bands),
+                                   lower=True).T
 
 
 def _check_background(covariance, n_samples, reg):

@@ -25,7 +25,7 @@ def box_mean(image, radius):
                                   mode="reflect")
 
 
-def guided_filter(guide, src, *, radius=2, eps=1e-3):
+def guided_filter(guide, src, *, radius=2, eps=1e-3, rows_per_strip=256):
     """Smooth ``src`` where ``guide`` is flat and keep its edges where ``guide`` has them.
 
     The guided filter of He, Sun and Tang (ECCV 2010, TPAMI 2013): in every
@@ -35,7 +35,10 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3):
     cover a pixel. A multi-channel guide (``(H, W, K)``, e.g. the first
     principal components of a cube) uses the colour variant, which solves a
     ``K x K`` system per pixel. ``eps`` is in the guide's squared units:
-    scale the guide to [0, 1] for a resolution-free choice.
+    scale the guide to [0, 1] for a resolution-free choice. The output at a
+    pixel depends on the pixels within ``2 radius`` of it; the image is
+    processed in strips of ``rows_per_strip`` rows with that margin, so
+    memory grows with the width, not the area.
 
     Parameters
     ----------
@@ -46,6 +49,8 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3):
         Window radius in pixels.
     eps : float, default=1e-3
         Ridge penalty; larger smooths across weaker guide edges.
+    rows_per_strip : int, default=256
+        Rows filtered at a time (the result does not depend on it).
 
     Returns
     -------
@@ -61,8 +66,8 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3):
     >>> bool(np.abs(out - guide).mean() < np.abs(noisy - guide).mean())
     True
     """
-    guide = np.asarray(guide, dtype=np.float64)
-    src = np.asarray(src, dtype=np.float64)
+    guide = np.asarray(guide)
+    src = np.asarray(src)
     if guide.ndim == 2:
         guide = guide[..., None]
     if guide.ndim != 3 or src.ndim != 2 or guide.shape[:2] != src.shape:
@@ -73,6 +78,20 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3):
     if radius < 0 or eps <= 0:
         raise ValueError(f"guided_filter needs radius >= 0 and eps > 0; got radius={radius}, "
                          f"eps={eps}.")
+    height = src.shape[0]
+    margin = 2 * radius
+    out = np.empty(src.shape)
+    for top in range(0, height, int(rows_per_strip)):
+        bottom = min(top + int(rows_per_strip), height)
+        lo, hi = max(0, top - margin), min(height, bottom + margin)
+        filtered = _guided_strip(np.asarray(guide[lo:hi], dtype=np.float64),
+                                 np.asarray(src[lo:hi], dtype=np.float64), radius, eps)
+        out[top:bottom] = filtered[top - lo:bottom - lo]
+    return out
+
+
+def _guided_strip(guide, src, radius, eps):
+    """The guided filter of a strip (exact away from its cut edges)."""
     n_channels = guide.shape[-1]
     mean_guide = box_mean(guide, radius)
     mean_src = box_mean(src, radius)

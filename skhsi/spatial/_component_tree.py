@@ -1,0 +1,203 @@
+"""Max-trees and area filters of 2-D images, compiled with numba.
+
+A max-tree holds the connected components of every upper level set of an
+image (4-connectivity). It is built by the union-find algorithm of Berger et
+al. ("Effective component tree computation with application to pattern
+recognition in astronomical imaging", ICIP 2007) on the pixels sorted by
+value, and canonicalised as in Najman and Couprie (IEEE TIP 2006). An *area
+opening* of area ``a`` replaces every pixel by the highest level at which its
+connected component has at least ``a`` pixels: bright structures smaller than
+``a`` pixels are removed. One tree serves every area, and the tree of ``-f``
+(the min-tree, for dark structures) reuses the sort of ``f``.
+
+scikit-image (``skimage.morphology.max_tree``) and higra compute the same
+filters; measured on an 800 x 800 image (2 cores), building the tree takes
+2.8 s in scikit-image, 0.4 to 0.6 s in higra and 0.1 s here (sort included),
+and the detector builds about twenty trees per image. The results equal
+scikit-image's ``area_opening`` (``tests/spatial/test_component_tree.py``).
+
+The area opening of area ``a`` at a pixel depends only on the pixels within
+``a - 1`` of it (a connected set of ``a`` pixels containing the pixel lies in
+that window), so its reach is ``a - 1`` pixels.
+"""
+
+import numba
+import numpy as np
+
+__all__ = ["area_residuals", "area_opening"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _find_root(zpar, p):
+    root = p
+    while zpar[root] != root:
+        root = zpar[root]
+    while zpar[p] != root:  # path compression
+        nxt = zpar[p]
+        zpar[p] = root
+        p = nxt
+    return root
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_tree(values, height, width, order, reverse):
+    """Canonical parent and component area of every pixel.
+
+    ``order`` sorts ``values`` ascending; with ``reverse`` the tree is the
+    min-tree (the max-tree of ``-values``), processed in the opposite order.
+    """
+    n = height * width
+    parent = np.empty(n, np.int64)
+    zpar = np.full(n, -1, np.int64)
+    for i in range(n):
+        p = order[i] if reverse else order[n - 1 - i]
+        parent[p] = p
+        zpar[p] = p
+        row = p // width
+        col = p - row * width
+        for k in range(4):
+            if k == 0:
+                if row == 0:
+                    continue
+                q = p - width
+            elif k == 1:
+                if row == height - 1:
+                    continue
+                q = p + width
+            elif k == 2:
+                if col == 0:
+                    continue
+                q = p - 1
+            else:
+                if col == width - 1:
+                    continue
+                q = p + 1
+            if zpar[q] == -1:
+                continue
+            root = _find_root(zpar, q)
+            if root != p:
+                parent[root] = p
+                zpar[root] = p
+    for i in range(n):  # root first: canonical parents
+        p = order[n - 1 - i] if reverse else order[i]
+        q = parent[p]
+        if values[parent[q]] == values[q]:
+            parent[p] = parent[q]
+    area = np.ones(n, np.int64)
+    for i in range(n - 1):  # leaves first
+        p = order[i] if reverse else order[n - 1 - i]
+        area[parent[p]] += area[p]
+    return parent, area
+
+
+@numba.njit(cache=True, nogil=True)
+def _opening(values, order, reverse, parent, area, min_area, out):
+    """Area opening (closing with ``reverse``) of ``values`` from its tree, into ``out``."""
+    n = values.shape[0]
+    for i in range(n):  # root first
+        p = order[n - 1 - i] if reverse else order[i]
+        q = parent[p]
+        if p == q:
+            out[p] = values[p]
+        elif values[q] != values[p] and area[p] >= min_area:
+            out[p] = values[p]
+        else:
+            out[p] = out[q]
+    return out
+
+
+def _check(image, areas):
+    image = np.ascontiguousarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D image; got shape {image.shape}.")
+    areas = [int(a) for a in areas]
+    if not areas or min(areas) < 1:
+        raise ValueError(f"areas must be positive pixel counts; got {areas}.")
+    return image, areas
+
+
+def area_opening(image, area, *, dark=False):
+    """Area opening of a 2-D image (area closing with ``dark=True``), 4-connectivity.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+    area : int
+        Bright (dark) connected structures of fewer pixels are removed.
+    dark : bool, default=False
+
+    Returns
+    -------
+    ndarray of shape (H, W), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import area_opening
+    >>> image = np.zeros((5, 6)); image[1, 1] = 5.0; image[2:4, 3:5] = 3.0
+    >>> area_opening(image, 2)                  # the 1-pixel peak goes, the 2 x 2 stays
+    array([[0., 0., 0., 0., 0., 0.],
+           [0., 0., 0., 0., 0., 0.],
+           [0., 0., 0., 3., 3., 0.],
+           [0., 0., 0., 3., 3., 0.],
+           [0., 0., 0., 0., 0., 0.]])
+    """
+    return area_residuals(image, [area], dark=dark, opened=True)[0]
+
+
+def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=False):
+    """What area openings (and closings) of several areas remove from a 2-D image.
+
+    For every area ``a``, the *bright residual* ``image - opening_a(image)``
+    holds the bright structures of fewer than ``a`` pixels, the *dark
+    residual* ``closing_a(image) - image`` the dark ones. One max-tree (and
+    one min-tree) serves every area.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+    areas : sequence of int
+    dark : bool or None, default=None
+        ``None``: bright plus dark residuals; ``False``: bright only;
+        ``True``: dark only.
+    weights : sequence of float or None
+        Multiply the residual of each area (default 1).
+    out : ndarray of shape (len(areas), H, W) or None
+        Added to in place (so residuals of several images accumulate).
+    opened : bool, default=False
+        Return the filtered images themselves (openings, or closings with
+        ``dark=True``) instead of residuals.
+
+    Returns
+    -------
+    ndarray of shape (len(areas), H, W), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.spatial import area_residuals
+    >>> image = np.zeros((6, 6)); image[1, 1] = 2.0; image[3:5, 3:5] = -1.0
+    >>> res = area_residuals(image, [2, 5])
+    >>> float(res[0, 1, 1]), float(res[0, 3, 3]), float(res[1, 3, 3])
+    (2.0, 0.0, 1.0)
+    """
+    image, areas = _check(image, areas)
+    height, width = image.shape
+    flat = image.ravel()
+    weights = np.ones(len(areas)) if weights is None else np.asarray(weights, dtype=float)
+    if out is None:
+        out = np.zeros((len(areas), height, width))
+    target = out.reshape(len(areas), -1)
+    order = np.argsort(flat, kind="stable")
+    buffer = np.empty_like(flat)
+    for reverse in ((False, True) if dark is None else (bool(dark),)):
+        parent, area = _max_tree(flat, height, width, order, reverse)
+        for j, min_area in enumerate(areas):
+            filtered = _opening(flat, order, reverse, parent, area, min_area, buffer)
+            if opened:
+                target[j] += filtered
+            elif reverse:
+                target[j] += weights[j] * (filtered - flat)
+            else:
+                target[j] += weights[j] * (flat - filtered)
+    return out
