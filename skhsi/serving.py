@@ -34,7 +34,8 @@ import numpy as np
 from .base import SpatialReach, spatial_reach
 from ._files import atomic_write, check_outputs, memmap_base, release_pages, staged_file
 
-__all__ = ["Tiling", "open_cube", "output_paths", "pixelwise", "score_file", "tiling"]
+__all__ = ["Stages", "Tiling", "open_cube", "output_paths", "pixelwise", "score_file", "stages",
+           "tiling"]
 
 #: Header keys of the input copied to the outputs: where the pixels are on the ground.
 GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo points",
@@ -43,6 +44,8 @@ GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo poin
 DEFAULT_HALO = 32
 #: Pixels in a block when ``tile_rows`` is not given.
 BLOCK_PIXELS = 1 << 16
+#: Pixels (block and halo) of the features a spatial stage gets at a time.
+SPATIAL_PIXELS = 6 << 20
 _SELECTION_BUDGET = 1 << 20  # values gathered in memory by the exact quantile
 
 
@@ -176,6 +179,62 @@ def tiling(estimator, *, halo=None):
     return Tiling(rows, multiple, True, f"reaches {reach.halo} pixels" if reach.halo else "")
 
 
+class Stages(NamedTuple):
+    """An estimator split for block-wise scoring (see :func:`stages`)."""
+
+    pixel: object
+    spatial: object
+
+
+def stages(estimator):
+    """Split ``estimator`` into a per-pixel stage and the stage that needs neighbours.
+
+    The per-pixel stage is the longest run of leading steps that reach 0
+    (:func:`skhsi.base.spatial_reach`), followed, when the spatial rest is a
+    single image detector, by that detector's own per-pixel features (its
+    projection). :func:`score_file` runs the per-pixel stage once per pixel and
+    gives only the spatial stage a halo, so that a detector that looks far
+    reads its file once and keeps only its features, not every band, for the
+    rows around a block. ``None`` when there is nothing to split: every step
+    scores pixels alone, or the first step already needs neighbours and has
+    no per-pixel features.
+
+    Examples
+    --------
+    >>> from skhsi.anomaly import LocalRXDetector, RXDetector
+    >>> from skhsi.pipeline import make_attribute_filter_pipeline, make_pipeline
+    >>> from skhsi.serving import stages
+    >>> stages(RXDetector()) is None, stages(make_attribute_filter_pipeline()) is None
+    (True, False)
+    """
+    from .anomaly._image import ImageOutlierMixin
+
+    steps = [step for _, step in estimator.steps if step is not None and step != "passthrough"] \
+        if hasattr(estimator, "steps") else [estimator]
+    split = 0
+    while split < len(steps) and spatial_reach(steps[split]) == SpatialReach():
+        split += 1
+    prefix, rest = steps[:split], steps[split:]
+    features = len(rest) == 1 and isinstance(rest[0], ImageOutlierMixin)
+    if not rest or not (prefix or features):
+        return None
+
+    def pixel(block):
+        for step in prefix:
+            block = step.transform(block)
+        return rest[0]._pixel_features(block) if features else block
+
+    def spatial(block):
+        if features:
+            return rest[0]._checked_scores(block)
+        block = np.asarray(block)
+        for step in rest[:-1]:
+            block = step.transform(block)
+        return rest[-1].anomaly_score(block)
+
+    return Stages(pixel, spatial)
+
+
 def _read_rows(cube, start, stop):
     """Rows ``start:stop`` of a cube, read from its file with plain reads when it is a
     memory-mapped file (a band-sequential file one read per band), else sliced.
@@ -207,6 +266,99 @@ def _read_rows(cube, start, stop):
             fh.seek(base.offset + band * strides[0] + start * strides[1])
             _read_exactly(fh, out[band], base.filename)
         return out.transpose(1, 2, 0)
+
+
+def _score_blocks(score, source, scores, tile_rows, halo, estimator, bar):
+    """``scores[rows] = score(source rows with their halo)[rows]``, block by block.
+
+    ``source`` is the cube, or the :class:`_ChannelFile` of the per-pixel stage.
+    """
+    height, width = scores.shape
+    for r0 in range(0, height, tile_rows):
+        r1 = min(r0 + tile_rows, height)
+        b0, b1 = max(0, r0 - halo), min(height, r1 + halo)
+        block = source.rows(b0, b1) if isinstance(source, _ChannelFile) \
+            else _read_rows(source, b0, b1)
+        result = np.asarray(score(block))
+        if result.shape != (b1 - b0, width) or not np.isfinite(result).all():
+            raise ValueError(f"{type(estimator).__name__} gave scores of shape "
+                             f"{result.shape} (finite: {bool(np.isfinite(result).all())}) "
+                             f"for rows {b0}-{b1 - 1}; expected finite scores of shape "
+                             f"{(b1 - b0, width)}.")
+        scores[r0:r1] = result[r0 - b0:r1 - b0]
+        del block, result
+        release_pages(source if not isinstance(source, _ChannelFile) else scores, scores)
+        if bar is not None:
+            bar.update(r1 - r0)
+
+
+def _feature_file(out_dir):
+    """A temporary file beside the outputs for the per-pixel stage's features."""
+    return staged_file(Path(out_dir) / "features", lambda f: None)
+
+
+def _pixel_stage(pixel, cube, keep, path, bar):
+    """The per-pixel stage of every row of ``cube``, once, into ``path``, band-sequential
+    (one channel after the other), as a :class:`_ChannelFile`."""
+    height, width = cube.shape[:2]
+    rows = max(1, BLOCK_PIXELS // width)
+    features = None
+    for r0 in range(0, height, rows):
+        r1 = min(r0 + rows, height)
+        block = _read_rows(cube, r0, r1)
+        result = np.asarray(pixel(block if keep is None else block[..., keep]))
+        if features is None:
+            with open(path, "r+b") as fh:
+                fh.truncate(height * width * result.shape[-1] * result.itemsize)
+            features = np.memmap(path, dtype=result.dtype, mode="r+",
+                                 shape=(result.shape[-1], height, width))
+        features[:, r0:r1] = np.moveaxis(result, -1, 0)
+        del block, result
+        release_pages(cube, features)
+        if bar is not None:
+            bar.update(r1 - r0)
+    channels = _ChannelFile(path, features.dtype, features.shape)
+    del features
+    return channels
+
+
+class _ChannelFile:
+    """Per-pixel features in a band-sequential file, read one channel at a time.
+
+    ``rows(b0, b1)`` is a view of lines ``b0:b1`` that indexes like a cube
+    ``(lines, samples, channels)``: ``view[..., k]`` and ``view[..., a:b]``
+    read just those channels, each with one plain read, so a spatial stage
+    that works channel by channel holds one channel of the block at a time.
+    """
+
+    def __init__(self, path, dtype, shape, start=0, stop=None):
+        self.path, self.dtype, self.file_shape = path, np.dtype(dtype), shape
+        self.start, self.stop = start, shape[1] if stop is None else stop
+        self.shape = (self.stop - self.start, shape[2], shape[0])
+        self.ndim = 3
+
+    def rows(self, start, stop):
+        return _ChannelFile(self.path, self.dtype, self.file_shape, start, stop)
+
+    def __getitem__(self, key):
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] is Ellipsis):
+            raise TypeError(f"channel files are indexed as [..., k] or [..., a:b]; got {key!r}.")
+        channels, height, width = self.file_shape
+        index = key[1]
+        wanted = range(channels)[index]
+        count = (self.stop - self.start) * width
+        out = np.empty((len(wanted), count) if isinstance(index, slice) else (1, count),
+                       dtype=self.dtype)
+        with open(self.path, "rb") as fh:
+            for i, k in enumerate([wanted] if not isinstance(index, slice) else wanted):
+                fh.seek((k * height + self.start) * width * self.dtype.itemsize)
+                _read_exactly(fh, out[i], self.path)
+        out = out.reshape(len(out), self.stop - self.start, width)
+        return out[0] if not isinstance(index, slice) else np.moveaxis(out, 0, -1)
+
+    def __array__(self, dtype=None, copy=None):
+        cube = self[..., :]
+        return cube if dtype is None else cube.astype(dtype)
 
 
 def _data_address(array):
@@ -430,7 +582,10 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     how = tiling(estimator, halo=halo)
     cube = image.cube
     height, width = cube.shape[:2]
-    if tile_rows is None:
+    if tile_rows is None and how.halo and stages(estimator) is not None:
+        budget = max(1, SPATIAL_PIXELS // width)
+        tile_rows = height if budget >= height else max(budget - 2 * how.halo, how.halo)
+    elif tile_rows is None:
         tile_rows = max(1, BLOCK_PIXELS // width, 4 * how.halo)
     if int(tile_rows) < 1:
         raise ValueError(f"tile_rows must be >= 1; got {tile_rows}.")
@@ -451,27 +606,20 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
         scores = np.memmap(staged[-1], dtype="<f4", mode="r+", shape=(height, width))
         start = time.perf_counter()
         bar = None
+        split = stages(estimator) if how.halo else None
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=height, unit="row", desc=f"scoring {Path(name).name}",
-                       leave=False)
-        for r0 in range(0, height, tile_rows):
-            r1 = min(r0 + tile_rows, height)
-            b0, b1 = max(0, r0 - how.halo), min(height, r1 + how.halo)
-            block = _read_rows(cube, b0, b1)
-            block = block if keep is None else block[..., keep]
-            result = np.asarray(estimator.anomaly_score(block))
-            if result.shape != (b1 - b0, width) or not np.isfinite(result).all():
-                raise ValueError(f"{type(estimator).__name__} gave scores of shape "
-                                 f"{result.shape} (finite: {bool(np.isfinite(result).all())}) "
-                                 f"for rows {b0}-{b1 - 1}; expected finite scores of shape "
-                                 f"{(b1 - b0, width)}.")
-            scores[r0:r1] = result[r0 - b0:r1 - b0]
-            del block, result
-            release_pages(cube, scores)
-            if bar is not None:
-                bar.update(r1 - r0)
+            bar = tqdm(total=height * (2 if split else 1), unit="row",
+                       desc=f"scoring {Path(name).name}", leave=False)
+        if split is None:
+            _score_blocks(lambda b: estimator.anomaly_score(b if keep is None else b[..., keep]),
+                          cube, scores, tile_rows, how.halo, estimator, bar)
+        else:
+            staged.append(_feature_file(out_dir))
+            features = _pixel_stage(split.pixel, cube, keep, staged[-1], bar)
+            _score_blocks(split.spatial, features, scores, tile_rows, how.halo, estimator, bar)
+            os.unlink(staged.pop())
         if bar is not None:
             bar.close()
         score_seconds = time.perf_counter() - start

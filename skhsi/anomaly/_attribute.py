@@ -238,9 +238,11 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         self.distance_median_ = _positive_percentile(distances, 50.0)
         self.distance_scale_ = max(_positive_percentile(distances, _GLOBAL_SCALE),
                                    self.distance_median_ * (1 + 1e-6))
-        guides = np.concatenate([self._guide_components(f).reshape(-1, self._n_guide())
-                                 for f in features])
-        self.guide_low_, self.guide_high_ = guides.min(axis=0), guides.max(axis=0)
+        n = self._n_guide()
+        self.guide_low_ = np.min([f[..., :n].min(axis=(0, 1)) for f in features], axis=0) \
+            / self._guide_scale()
+        self.guide_high_ = np.max([f[..., :n].max(axis=(0, 1)) for f in features], axis=0) \
+            / self._guide_scale()
         return [self._fuse(f, a, p[1]) for f, a, p in zip(features, averaged, parts)]
 
     # -- the two stages ------------------------------------------------------------------
@@ -258,21 +260,24 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         return out.reshape(cube.shape[:2] + (k + 1,))
 
     def _score_features(self, features):
-        small, local = self._parts(features)
-        averaged = np.tensordot(1.0 / (self.area_scales_ * len(self.areas)), small, axes=1)
+        weights = 1.0 / (self.area_scales_ * len(self.areas))
+        averaged, local = self._parts(features, weights)
         return self._fuse(features, averaged, local)
 
-    def _parts(self, features):
-        """Per-area small-structure maps ``(len(areas), H, W)`` and the local-RX map."""
+    def _parts(self, features, weights=None):
+        """The small-structure maps ``(len(areas), H, W)`` (or, given ``weights``, their
+        weighted sum ``(H, W)``) and the local-RX map."""
         height, width, _ = features.shape
-        small = np.zeros((len(self.areas), height, width))
+        combine = weights is not None
+        small = np.zeros((height, width) if combine else (len(self.areas), height, width))
         for k in range(self.n_components_):
-            area_residuals(features[..., k], self.areas, out=small)
+            area_residuals(features[..., k], self.areas, weights=weights, out=small,
+                           combine=combine)
         local = None
         if self.local_rx:
             n = min(self.local_rx_components, self.n_components_)
-            scaled = features[..., :n].astype(np.float64) / self._component_scale()[:n]
-            local = local_rx(scaled, self.inner_window, self.outer_window, _LOCAL_RX_REG)
+            local = local_rx(features[..., :n], self.inner_window, self.outer_window,
+                             _LOCAL_RX_REG, scale=self._component_scale()[:n])
         return small, local
 
     def _fuse(self, features, averaged, local):
@@ -283,10 +288,13 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         if self.global_weight > 0:
             scores += self.global_weight * self._global_term(features[..., -1])
         if self.guided_radius > 0:
-            guide = self._guide_components(features)
+            # The components scaled to [0, 1] over the training pixels, in float32.
             span = np.where(self.guide_high_ > self.guide_low_,
                             self.guide_high_ - self.guide_low_, 1.0)
-            guide = np.clip((guide - self.guide_low_) / span, 0.0, 1.0)
+            guide = np.array(features[..., :self._n_guide()], dtype=np.float32)
+            guide -= (self.guide_low_ * self._guide_scale()).astype(np.float32)
+            guide /= (span * self._guide_scale()).astype(np.float32)
+            np.clip(guide, 0.0, 1.0, out=guide)
             scores = guided_filter(guide, scores, radius=self.guided_radius,
                                    eps=self.guided_eps)
         return scores
@@ -299,9 +307,8 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     def _n_guide(self):
         return min(self.guide_components, self.n_components_)
 
-    def _guide_components(self, features):
-        n = self._n_guide()
-        return features[..., :n].astype(np.float64) / self._component_scale()[:n]
+    def _guide_scale(self):
+        return self._component_scale()[:self._n_guide()]
 
 
 def _positive_percentile(values, q):

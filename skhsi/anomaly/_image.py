@@ -34,7 +34,7 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
     once per pixel and gives only the second a halo.
     """
 
-    _BLOCK = 1 << 16  # pixels projected at a time
+    _BLOCK = 1 << 13  # pixels projected at a time (float64 temporaries stay small)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -56,7 +56,7 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
     def fit_anomaly_score(self, X, y=None):
         """``fit(X)``, returning the scores of ``X`` that ``fit`` computes for ``offset_``.
 
-        Equal to ``fit(X).anomaly_score(X)`` with the image scored once.
+        Equal to ``fit(X).anomaly_score(X)`` (to rounding) with the image scored once.
 
         Parameters
         ----------
@@ -142,8 +142,14 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
 
     def _score(self, cube):
         self._check_side(cube)
-        scores = self._score_features(self._pixel_features(cube))
-        self._check_finite(scores, cube.shape)
+        return self._checked_scores(self._pixel_features(cube))
+
+    def _checked_scores(self, features):
+        """``_score_features`` of a validated feature cube, refusing non-finite scores."""
+        check_is_fitted(self)
+        self._check_side(features)
+        scores = self._score_features(features)
+        self._check_finite(scores, features.shape[:2] + (self.n_features_in_,))
         return scores
 
     def _check_side(self, cube):

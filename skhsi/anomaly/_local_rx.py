@@ -93,26 +93,31 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         return SpatialReach(self.outer_window // 2)
 
     def _score_features(self, components):
-        return local_rx(components / self._component_scale(), self.inner_window,
-                        self.outer_window, self.reg)
+        return local_rx(components, self.inner_window, self.outer_window, self.reg,
+                        scale=self._component_scale())
 
 
-def local_rx(z, inner_window, outer_window, reg, *, rows_per_strip=64):
+def local_rx(z, inner_window, outer_window, reg, *, scale=None, rows_per_strip=64):
     """Dual-window RX scores of a cube of components ``(H, W, K)``; see :class:`LocalRXDetector`.
 
     The cube is processed in strips of ``rows_per_strip`` rows (plus the
-    outer window's margin), so memory grows with the width, not the area.
-    A pixel's score depends on the pixels within ``outer_window // 2`` of it
-    alone.
+    outer window's margin, reflected at the borders), each converted to
+    float64 and divided by ``scale`` (per component) on its own, so memory
+    grows with the width, not the area. A pixel's score depends on the
+    pixels within ``outer_window // 2`` of it alone.
     """
+    z = np.asarray(z)
     height, width, k = z.shape
     margin = outer_window // 2
     # "symmetric" padding is scipy.ndimage's "reflect" border of the whole image.
-    padded = np.pad(z, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")
+    rows = np.pad(np.arange(height), margin, mode="symmetric")
     out = np.empty((height, width))
     for top in range(0, height, rows_per_strip):
         bottom = min(top + rows_per_strip, height)
-        strip = padded[top:bottom + 2 * margin]
+        strip = np.asarray(z[rows[top:bottom + 2 * margin]], dtype=np.float64)
+        if scale is not None:
+            strip /= scale
+        strip = np.pad(strip, ((0, 0), (margin, margin), (0, 0)), mode="symmetric")
         scores = _ring_distance(strip, inner_window, outer_window, reg)
         out[top:bottom] = scores[margin:margin + bottom - top, margin:margin + width]
     return out

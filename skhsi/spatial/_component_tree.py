@@ -47,8 +47,8 @@ def _max_tree(values, height, width, order, reverse):
     min-tree (the max-tree of ``-values``), processed in the opposite order.
     """
     n = height * width
-    parent = np.empty(n, np.int64)
-    zpar = np.full(n, -1, np.int64)
+    parent = np.empty(n, np.int32)
+    zpar = np.full(n, -1, np.int32)
     for i in range(n):
         p = order[i] if reverse else order[n - 1 - i]
         parent[p] = p
@@ -83,7 +83,7 @@ def _max_tree(values, height, width, order, reverse):
         q = parent[p]
         if values[parent[q]] == values[q]:
             parent[p] = parent[q]
-    area = np.ones(n, np.int64)
+    area = np.ones(n, np.int32)
     for i in range(n - 1):  # leaves first
         p = order[i] if reverse else order[n - 1 - i]
         area[parent[p]] += area[p]
@@ -145,7 +145,8 @@ def area_opening(image, area, *, dark=False):
     return area_residuals(image, [area], dark=dark, opened=True)[0]
 
 
-def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=False):
+def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=False,
+                   combine=False):
     """What area openings (and closings) of several areas remove from a 2-D image.
 
     For every area ``a``, the *bright residual* ``image - opening_a(image)``
@@ -162,15 +163,19 @@ def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=Fa
         ``True``: dark only.
     weights : sequence of float or None
         Multiply the residual of each area (default 1).
-    out : ndarray of shape (len(areas), H, W) or None
-        Added to in place (so residuals of several images accumulate).
+    out : ndarray or None
+        Added to in place (so residuals of several images accumulate): of
+        shape ``(len(areas), H, W)``, or ``(H, W)`` with ``combine``.
     opened : bool, default=False
         Return the filtered images themselves (openings, or closings with
         ``dark=True``) instead of residuals.
+    combine : bool, default=False
+        Return the weighted sum over the areas, ``(H, W)``, instead of one map
+        per area.
 
     Returns
     -------
-    ndarray of shape (len(areas), H, W), float64
+    ndarray of shape (len(areas), H, W), or (H, W) with ``combine``; float64
 
     Examples
     --------
@@ -180,24 +185,30 @@ def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=Fa
     >>> res = area_residuals(image, [2, 5])
     >>> float(res[0, 1, 1]), float(res[0, 3, 3]), float(res[1, 3, 3])
     (2.0, 0.0, 1.0)
+    >>> float(area_residuals(image, [2, 5], combine=True)[1, 1])
+    4.0
     """
     image, areas = _check(image, areas)
     height, width = image.shape
+    if height * width >= 2 ** 31:
+        raise ValueError(f"area filters take images of fewer than 2**31 pixels; got "
+                         f"{height} x {width}.")
     flat = image.ravel()
     weights = np.ones(len(areas)) if weights is None else np.asarray(weights, dtype=float)
     if out is None:
-        out = np.zeros((len(areas), height, width))
-    target = out.reshape(len(areas), -1)
-    order = np.argsort(flat, kind="stable")
+        out = np.zeros((height, width) if combine else (len(areas), height, width))
+    target = out.reshape(1 if combine else len(areas), -1)
+    order = np.argsort(flat, kind="stable").astype(np.int32)
     buffer = np.empty_like(flat)
     for reverse in ((False, True) if dark is None else (bool(dark),)):
         parent, area = _max_tree(flat, height, width, order, reverse)
         for j, min_area in enumerate(areas):
+            row = target[0 if combine else j]
             filtered = _opening(flat, order, reverse, parent, area, min_area, buffer)
             if opened:
-                target[j] += filtered
+                row += filtered
             elif reverse:
-                target[j] += weights[j] * (filtered - flat)
+                row += weights[j] * (filtered - flat)
             else:
-                target[j] += weights[j] * (flat - filtered)
+                row += weights[j] * (flat - filtered)
     return out

@@ -25,7 +25,7 @@ def box_mean(image, radius):
                                   mode="reflect")
 
 
-def guided_filter(guide, src, *, radius=2, eps=1e-3, rows_per_strip=256):
+def guided_filter(guide, src, *, radius=2, eps=1e-3, rows_per_strip=None):
     """Smooth ``src`` where ``guide`` is flat and keep its edges where ``guide`` has them.
 
     The guided filter of He, Sun and Tang (ECCV 2010, TPAMI 2013): in every
@@ -49,8 +49,9 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3, rows_per_strip=256):
         Window radius in pixels.
     eps : float, default=1e-3
         Ridge penalty; larger smooths across weaker guide edges.
-    rows_per_strip : int, default=256
-        Rows filtered at a time (the result does not depend on it).
+    rows_per_strip : int or None, default=None
+        Rows filtered at a time (the result does not depend on it); ``None``:
+        strips of about 65,536 pixels.
 
     Returns
     -------
@@ -78,8 +79,10 @@ def guided_filter(guide, src, *, radius=2, eps=1e-3, rows_per_strip=256):
     if radius < 0 or eps <= 0:
         raise ValueError(f"guided_filter needs radius >= 0 and eps > 0; got radius={radius}, "
                          f"eps={eps}.")
-    height = src.shape[0]
+    height, width = src.shape
     margin = 2 * radius
+    if rows_per_strip is None:
+        rows_per_strip = max(4 * margin + 1, (1 << 16) // width)
     out = np.empty(src.shape)
     for top in range(0, height, int(rows_per_strip)):
         bottom = min(top + int(rows_per_strip), height)
