@@ -39,7 +39,11 @@ Variants of each scene:
   estimated from horizontal neighbour differences (MAD), so implanted pixels
   are as noisy as the rest of the scene;
 - ``tiled-2x2``: the scene tiled 2 x 2 (mask tiled alike), with the tiles
-  flipped left-right / up-down, 4x the pixels.
+  flipped left-right / up-down, 4x the pixels;
+- ``downsampled-2x``: every 2 x 2 block of pixels averaged (a sensor with
+  twice the ground sampling distance; an odd last row or column dropped); a
+  block is anomalous when any of its pixels is, so objects shrink to a quarter
+  of their pixels and become mixed pixels at their edges.
 
 For each variant: the Deep SVDD pipeline's ROC AUC over seeds (mean and
 minimum), RX's, whether the minimum over seeds reaches RX, and its fit time
@@ -47,16 +51,23 @@ minimum), RX's, whether the minimum over seeds reaches RX, and its fit time
 (one fit: it has no randomness), whether it reaches RX, and its fit time.
 Extra ``--param key=value`` pairs are passed to ``make_deep_svdd_pipeline``,
 to try other settings on the same variants; ``--methods`` runs a subset.
+``--json-out`` writes the attribute-filter default's AUC per variant;
+``--reference`` reads such a file, written by another version of skhsi, and
+adds its AUCs and the change per variant (``results/robustness_reference.json``
+holds those of the default before it was made to find objects of every size:
+this script run on commit 42db67c with ``--methods attribute --json-out``).
 
 Usage::
 
     python benchmarks/bench_robustness.py [--seeds 0 1 2] [--tiled-seeds 0 1 2] [--threads 2]
         [--methods deep-svdd attribute] [--param max_epochs=40 ...]
+        [--json-out aucs.json] [--reference benchmarks/results/robustness_reference.json]
         [--out benchmarks/results/robustness.md]
 """
 
 import argparse
 import ast
+import json
 import platform
 import sys
 import time
@@ -196,6 +207,13 @@ def _tiled(cube, mask):
     return tile(cube), tile(mask)
 
 
+def _downsampled(cube, mask):
+    H, W = (cube.shape[0] // 2) * 2, (cube.shape[1] // 2) * 2
+    blocks = np.asarray(cube[:H, :W], dtype=np.float32).reshape(H // 2, 2, W // 2, 2, -1)
+    return np.ascontiguousarray(blocks.mean(axis=(1, 3))), \
+        mask[:H, :W].reshape(H // 2, 2, W // 2, 2).any(axis=(1, 3))
+
+
 def make_variants(scene_name):
     scene = load_scene(scene_name)
     cube, mask = scene.cube, scene.mask
@@ -212,6 +230,7 @@ def make_variants(scene_name):
     out += list(_implants(scene_name, cube, mask))
     big, big_mask = _tiled(cube, mask)
     out.append(Variant(scene_name, "tiled-2x2", big, big_mask, tiled=True))
+    out.append(Variant(scene_name, "downsampled-2x", *_downsampled(cube, mask)))
     return out
 
 
@@ -263,6 +282,10 @@ def main(argv=None):
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="extra make_deep_svdd_pipeline parameter (repeatable)")
     parser.add_argument("--scenes", nargs="+", default=list(SCENES), choices=SCENES)
+    parser.add_argument("--json-out", type=Path, default=None,
+                        help="write the attribute default's AUC per variant as JSON")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="JSON of --json-out from another version: compared per variant")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "robustness.md")
     args = parser.parse_args(argv)
@@ -317,9 +340,13 @@ def main(argv=None):
         head += " Deep SVDD mean AUC | Deep SVDD min AUC | min − RX | Deep SVDD ≥ RX | " \
                 "Deep SVDD fit s |"
         rule += "---|---|---|---|---|"
+    reference = json.loads(args.reference.read_text()) if args.reference else None
     if attr:
         head += " attribute AUC | attribute − RX | attribute ≥ RX | attribute fit s |"
         rule += "---|---|---|---|"
+        if reference is not None:
+            head += " reference AUC | change |"
+            rule += "---|---|"
     lines = [
         "# Robustness of the default pipelines beyond the two development scenes",
         "",
@@ -364,13 +391,15 @@ def main(argv=None):
         "background in directions where the background hardly varies: what RX's full "
         "whitening weighs most, and what a per-band z-score followed by an RBF kernel "
         "weighs least;",
-        "- `tiled-2x2`: the scene tiled 2 × 2 with flipped tiles (4× the pixels).",
+        "- `tiled-2x2`: the scene tiled 2 × 2 with flipped tiles (4× the pixels);",
+        "- `downsampled-2x`: 2 × 2 blocks of pixels averaged (twice the ground sampling "
+        "distance); a block is anomalous when any of its pixels is.",
         "",
         head,
         rule,
     ]
     losses = {m: [] for m in methods}
-    excluded = []
+    excluded, changes = [], []
     for row in results:
         v, rx = row["v"], row["rx"]
         cells = [v.scene, v.name, " × ".join(map(str, row["shape"])), f"{rx:.4f}"]
@@ -390,6 +419,11 @@ def main(argv=None):
             cells += shown + [f"{auc - rx:+.4f}",
                               "n/a (RX < 0.5)" if rx < 0.5 else "yes" if ok else "**no**",
                               f"{np.mean(secs):.2f}"]
+            if method == "attribute" and reference is not None:
+                ref = reference.get(f"{v.scene}/{v.name}")
+                cells += ["–", "–"] if ref is None else [f"{ref:.4f}", f"{auc - ref:+.4f}"]
+                if ref is not None:
+                    changes.append((f"{v.scene}/{v.name}", auc - ref))
         if rx < 0.5:
             excluded.append(f"{v.scene}/{v.name} (RX {rx:.4f}, {', '.join(left_out)})")
         lines.append("| " + " | ".join(cells) + " |")
@@ -417,9 +451,20 @@ def main(argv=None):
                if losses[method] else "."),
             "",
         ]
+    if changes:
+        worse = [f"{name} ({d:+.4f})" for name, d in changes if d < -0.0005]
+        lines += [f"Against the reference version ({args.reference.name}): the default is "
+                  f"as good or better on **{len(changes) - len(worse)} of {len(changes)}** "
+                  "variants (change ≥ -0.0005)"
+                  + (f"; lower on: {', '.join(worse)}." if worse else ".")
+                  + f" Mean change {np.mean([d for _, d in changes]):+.4f}.", ""]
     if excluded:
         lines += [f"Left out of the tally, RX AUC under 0.5 (implanted targets less anomalous "
                   f"than the background, no detection test): {', '.join(excluded)}.", ""]
+    if args.json_out is not None and attr:
+        args.json_out.write_text(json.dumps(
+            {f"{row['v'].scene}/{row['v'].name}": round(row["attribute"][0], 6)
+             for row in results}, indent=1))
     text = "\n".join(lines)
     write_results(text, args.out)
     return 0

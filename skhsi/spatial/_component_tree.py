@@ -16,94 +16,16 @@ filters; measured on an 800 x 800 image (2 cores), building the tree takes
 and the detector builds about twenty trees per image. The results equal
 scikit-image's ``area_opening`` (``tests/spatial/test_component_tree.py``).
 
-The area opening of area ``a`` at a pixel depends only on the pixels within
+The kernels are compiled by numba (``skhsi.spatial._max_tree``, imported on
+first use, so that importing skhsi does not load numba). The area opening of
+area ``a`` at a pixel depends only on the pixels within
 ``a - 1`` of it (a connected set of ``a`` pixels containing the pixel lies in
 that window), so its reach is ``a - 1`` pixels.
 """
 
-import numba
 import numpy as np
 
 __all__ = ["area_residuals", "area_opening"]
-
-
-@numba.njit(cache=True, nogil=True)
-def _find_root(zpar, p):
-    root = p
-    while zpar[root] != root:
-        root = zpar[root]
-    while zpar[p] != root:  # path compression
-        nxt = zpar[p]
-        zpar[p] = root
-        p = nxt
-    return root
-
-
-@numba.njit(cache=True, nogil=True)
-def _max_tree(values, height, width, order, reverse):
-    """Canonical parent and component area of every pixel.
-
-    ``order`` sorts ``values`` ascending; with ``reverse`` the tree is the
-    min-tree (the max-tree of ``-values``), processed in the opposite order.
-    """
-    n = height * width
-    parent = np.empty(n, np.int32)
-    zpar = np.full(n, -1, np.int32)
-    for i in range(n):
-        p = order[i] if reverse else order[n - 1 - i]
-        parent[p] = p
-        zpar[p] = p
-        row = p // width
-        col = p - row * width
-        for k in range(4):
-            if k == 0:
-                if row == 0:
-                    continue
-                q = p - width
-            elif k == 1:
-                if row == height - 1:
-                    continue
-                q = p + width
-            elif k == 2:
-                if col == 0:
-                    continue
-                q = p - 1
-            else:
-                if col == width - 1:
-                    continue
-                q = p + 1
-            if zpar[q] == -1:
-                continue
-            root = _find_root(zpar, q)
-            if root != p:
-                parent[root] = p
-                zpar[root] = p
-    for i in range(n):  # root first: canonical parents
-        p = order[n - 1 - i] if reverse else order[i]
-        q = parent[p]
-        if values[parent[q]] == values[q]:
-            parent[p] = parent[q]
-    area = np.ones(n, np.int32)
-    for i in range(n - 1):  # leaves first
-        p = order[i] if reverse else order[n - 1 - i]
-        area[parent[p]] += area[p]
-    return parent, area
-
-
-@numba.njit(cache=True, nogil=True)
-def _opening(values, order, reverse, parent, area, min_area, out):
-    """Area opening (closing with ``reverse``) of ``values`` from its tree, into ``out``."""
-    n = values.shape[0]
-    for i in range(n):  # root first
-        p = order[n - 1 - i] if reverse else order[i]
-        q = parent[p]
-        if p == q:
-            out[p] = values[p]
-        elif values[q] != values[p] and area[p] >= min_area:
-            out[p] = values[p]
-        else:
-            out[p] = out[q]
-    return out
 
 
 def _check(image, areas):
@@ -198,13 +120,15 @@ def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=Fa
     if out is None:
         out = np.zeros((height, width) if combine else (len(areas), height, width))
     target = out.reshape(1 if combine else len(areas), -1)
+    from ._max_tree import max_tree, opening  # numba compiles (or loads) on first use
+
     order = np.argsort(flat, kind="stable").astype(np.int32)
     buffer = np.empty_like(flat)
     for reverse in ((False, True) if dark is None else (bool(dark),)):
-        parent, area = _max_tree(flat, height, width, order, reverse)
+        parent, area = max_tree(flat, height, width, order, reverse)
         for j, min_area in enumerate(areas):
             row = target[0 if combine else j]
-            filtered = _opening(flat, order, reverse, parent, area, min_area, buffer)
+            filtered = opening(flat, order, reverse, parent, area, min_area, buffer)
             if opened:
                 row += filtered
             elif reverse:
