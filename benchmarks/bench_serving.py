@@ -37,19 +37,19 @@ WIDTH, BANDS = 2500, 50
 DEFAULT_SECONDS, DEFAULT_RSS_MB = 180, 1024
 
 
-def _write_envi(path, lines):
+def _write_envi(path, lines, width, bands):
     """A synthetic float32 BIL file, written block by block with plain writes."""
     import numpy as np
 
     rng = np.random.default_rng(0)
-    base = np.linspace(0.1, 0.5, BANDS, dtype=np.float32)[:, None]
+    base = np.linspace(0.1, 0.5, bands, dtype=np.float32)[:, None]
     with open(path, "wb") as fh:
         for r in range(0, lines, 128):
             n = min(128, lines - r)
-            block = base + 0.05 * rng.standard_normal((n, BANDS, WIDTH), dtype=np.float32)
+            block = base + 0.05 * rng.standard_normal((n, bands, width), dtype=np.float32)
             fh.write(block.astype("<f4").tobytes())
     Path(str(path) + ".hdr").write_text(
-        f"ENVI\nsamples = {WIDTH}\nlines = {lines}\nbands = {BANDS}\nheader offset = 0\n"
+        f"ENVI\nsamples = {width}\nlines = {lines}\nbands = {bands}\nheader offset = 0\n"
         "data type = 4\ninterleave = bil\nbyte order = 0\n"
         "map info = {UTM, 1, 1, 500000.0, 4000000.0, 30.0, 30.0, 33, North, WGS-84}\n")
 
@@ -97,8 +97,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "serving.md")
     args = parser.parse_args(argv)
-    global WIDTH, BANDS
-    WIDTH, BANDS = args.samples, args.bands
+    width, bands = args.samples, args.bands
     env_threads = os.environ.get("OMP_NUM_THREADS", "unset")
 
     rows = []
@@ -106,10 +105,10 @@ def main(argv=None):
         tmp = Path(tmp)
         methods = ["rx"] + ([] if args.skip_default else ["attribute"])
         for gb in args.sizes_gb:
-            lines = int(round(gb * 1e9 / (WIDTH * BANDS * 4)))
+            lines = int(round(gb * 1e9 / (width * bands * 4)))
             path = tmp / f"synthetic_{gb:g}gb.bil"
             start = time.perf_counter()
-            _write_envi(path, lines)
+            _write_envi(path, lines, width, bands)
             print(f"wrote {path} ({lines} lines) in {time.perf_counter() - start:.0f} s",
                   flush=True)
             fit_file = tmp / "fit.npy"
@@ -140,7 +139,7 @@ def main(argv=None):
     lines_md = [
         "# `skhsi score` on large ENVI files",
         "",
-        f"Synthetic float32 ENVI files (BIL, {WIDTH} samples x {BANDS} bands, smooth spectra "
+        f"Synthetic float32 ENVI files (BIL, {width} samples x {bands} bands, smooth spectra "
         "plus noise), freshly written (read from the page cache). Models fitted by "
         "`skhsi fit` on the first 256 lines. `skhsi score MODEL FILE --out DIR --quiet` runs "
         "under `/usr/bin/time -v`; peak RSS is the child's maximum resident set size "
@@ -157,8 +156,8 @@ def main(argv=None):
     for method, gb, lines, wall, peak, summary, memory in rows:
         tiling = summary["tiling"]
         lines_md.append(
-            f"| {names[method]} | {lines * WIDTH * BANDS * 4 / 1e9:.2f} | {lines} x {WIDTH} x "
-            f"{BANDS} | {wall:.1f} | {peak:.0f} | {summary['pixels_per_second']:,.0f} | "
+            f"| {names[method]} | {lines * width * bands * 4 / 1e9:.2f} | {lines} x {width} x "
+            f"{bands} | {wall:.1f} | {peak:.0f} | {summary['pixels_per_second']:,.0f} | "
             f"{memory:,.0f} | {tiling['tile_rows']}, {tiling['halo']} | {tiling['exact']} |")
     lines_md += [
         "",

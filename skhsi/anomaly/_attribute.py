@@ -269,7 +269,9 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         weighted sum ``(H, W)``) and the local-RX map."""
         height, width, _ = features.shape
         combine = weights is not None
-        small = np.zeros((height, width) if combine else (len(self.areas), height, width))
+        # One map per area (fit, for their scales) in float32; their weighted sum in float64.
+        small = np.zeros((height, width)) if combine else \
+            np.zeros((len(self.areas), height, width), dtype=np.float32)
         for k in range(self.n_components_):
             area_residuals(features[..., k], self.areas, weights=weights, out=small,
                            combine=combine)

@@ -51,9 +51,15 @@ class BandSelectorMixin(ModuleStepMixin, SelectorMixin):
         Returns
         -------
         ndarray of shape (..., n_selected)
+            A view of the (validated) input when the kept bands are one run of
+            consecutive bands in order, as a no-op bandpass's are; a copy
+            otherwise.
         """
         pixels, lead = self._check_spectral(X)
-        return restore_shape(pixels[:, self.selected_bands_], lead)
+        bands = self.selected_bands_
+        if len(bands) and np.array_equal(bands, np.arange(bands[0], bands[0] + len(bands))):
+            return restore_shape(pixels[:, bands[0]:bands[0] + len(bands)], lead)
+        return restore_shape(pixels[:, bands], lead)
 
     def inverse_transform(self, X):
         """Put every kept band back in place, zeros elsewhere."""

@@ -129,10 +129,9 @@ def area_residuals(image, areas, *, dark=None, weights=None, out=None, opened=Fa
         for j, min_area in enumerate(areas):
             row = target[0 if combine else j]
             filtered = opening(flat, order, reverse, parent, area, min_area, buffer)
-            if opened:
-                row += filtered
-            elif reverse:
-                row += weights[j] * (filtered - flat)
-            else:
-                row += weights[j] * (flat - filtered)
+            if not opened:  # the residual, in place: no temporaries of the image's size
+                np.subtract(filtered, flat, out=filtered) if reverse else \
+                    np.subtract(flat, filtered, out=filtered)
+                filtered *= weights[j]
+            row += filtered
     return out
