@@ -1,8 +1,10 @@
 """Benchmark: how close block-wise scoring (``skhsi score``) comes to whole-image scoring.
 
-Whole-image detectors (the attribute-filter default, local RX, robust PCA)
-normalise over the image they are given, so scoring a file in blocks of rows
-with a halo, as :func:`skhsi.serving.score_file` does, changes their scores.
+The spatial detectors (the attribute-filter default, local RX) declare a finite
+reach and are scored in blocks with that halo, which gives the whole image's
+scores; robust PCA decomposes the image it is given (its reach is global), so
+scoring a file in blocks of rows, as :func:`skhsi.serving.score_file` does,
+changes its scores.
 Protocol: for each scene of ``shared/data/had``, fit the detector on every
 pixel without labels, score the whole image in memory, then score the same
 cube saved as ``.npy`` with ``score_file`` in blocks of ``--tile-rows`` rows
@@ -69,8 +71,8 @@ def main():
         "",
         f"Every scene of `shared/data/had`, each detector with its defaults fitted on every "
         f"pixel (no labels); `skhsi.serving.score_file` in blocks of {args.tile_rows} rows "
-        f"with its default halo ({halo} rows) against `anomaly_score` on the whole image. "
-        "Pixel-level ROC AUC.",
+        "with the halo of the detector's declared reach (robust PCA, global: the default "
+        "halo of 32 rows) against `anomaly_score` on the whole image. Pixel-level ROC AUC.",
         "",
         "| scene | H × W × C | detector | whole image | blocks | change |",
         "|---|---|---|---|---|---|",

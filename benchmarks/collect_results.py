@@ -253,7 +253,7 @@ def _tally(text, lead):
 
 
 _VARIANTS = ("variants of the scenes it was not tuned on (crops, band subsets, noise, "
-             "radiometric changes, implanted targets, 4× larger tiled scenes)")
+             "radiometric changes, implanted targets, 4× larger tiled and 2× downsampled scenes)")
 
 
 def target_robustness(text):
