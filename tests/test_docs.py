@@ -53,7 +53,13 @@ def test_examples_are_found():
         assert text.lstrip().startswith('"""'), f"{path.name}: needs a docstring title"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+#: Examples that take more than 10 s on two cores run with the slow tests.
+_SLOW_EXAMPLES = ("plot_figures.py", "plot_band_selection.py")
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.slow) if p.name in _SLOW_EXAMPLES else p
+    for p in EXAMPLES], ids=[p.name for p in EXAMPLES])
 def test_example_runs(path, agg):
     runpy.run_path(str(path), run_name="__main__")
 
