@@ -16,7 +16,10 @@ How a block is scored depends on the estimator's declared reach
 need no halo; spatial steps get their reach as halo, aligned to their
 pooling grid; both give scores equal to whole-image scoring. A step whose
 scores depend on the whole image it is given (robust PCA) gets a fixed halo
-and is reported as not exact.
+and is reported as not exact. A model that reaches far is scored in two
+stages (:func:`stages`): its per-pixel part once per pixel into a temporary
+feature file, then its spatial part on the features of each block and its
+halo.
 
 This module imports no torch; a model with weights brings it along.
 """
@@ -582,7 +585,8 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     how = tiling(estimator, halo=halo)
     cube = image.cube
     height, width = cube.shape[:2]
-    if tile_rows is None and how.halo and stages(estimator) is not None:
+    split = stages(estimator) if how.halo else None
+    if tile_rows is None and split is not None:
         budget = max(1, SPATIAL_PIXELS // width)
         tile_rows = height if budget >= height else max(budget - 2 * how.halo, how.halo)
     elif tile_rows is None:
@@ -606,7 +610,6 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
         scores = np.memmap(staged[-1], dtype="<f4", mode="r+", shape=(height, width))
         start = time.perf_counter()
         bar = None
-        split = stages(estimator) if how.halo else None
         if progress:
             from tqdm.auto import tqdm
 
