@@ -39,6 +39,7 @@ SECTIONS = {
     "segmentation": "python benchmarks/bench_segmentation.py",
     "object_sizes": "python benchmarks/bench_object_sizes.py --detectors default rx --jobs 2",
     "scaling": "python benchmarks/bench_scaling.py --use-fit-score",
+    "import_time": "python benchmarks/bench_import.py --reference DIR",
 }
 
 
@@ -355,6 +356,14 @@ def target_robustness_reference(text):
                           "section)")
 
 
+def target_import_time(text):
+    found = re.findall(r"^- (.+?): (\d+\.\d+) s, .*?; target (\d+\.?\d*) s: \*\*(met|not met)\*\*",
+                       text, flags=re.M)
+    return all(m[3] == "met" for m in found) and bool(found), "start-up: " + "; ".join(
+        f"{label} {seconds} s (≤ {limit} s: {verdict})" for label, seconds, limit, verdict
+        in found)
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
@@ -364,6 +373,7 @@ TARGETS = (("default_detector", target_default_baseline),
            ("object_sizes", target_object_sizes_rx),
            ("object_sizes", target_object_sizes_distinct),
            ("scaling", target_scaling), ("serving", target_serving_default),
+           ("import_time", target_import_time),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),

@@ -10,7 +10,9 @@ This module imports no torch: the nodes with weights build on
 :class:`skhsi._node.TorchNode`, which does.
 """
 
+import inspect
 import math
+import sys
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -23,6 +25,8 @@ __all__ = [
     "SAMPLE_LAYOUTS",
     "SpatialReach",
     "as_pixels",
+    "documented_attributes",
+    "is_torch_node",
     "restore_shape",
     "spatial_reach",
     "ModuleStepMixin",
@@ -38,6 +42,53 @@ SAMPLE_LAYOUTS = ("pixel", "patch", "image")
 GLOBAL = "global"
 
 _SHAPES = "a pixel table (n_pixels, n_bands), a cube (H, W, n_bands) or a batch of cubes (N, H, W, n_bands)"
+
+
+def documented_attributes(cls):
+    """The names in the ``Attributes`` section of a class's numpydoc docstring.
+
+    The docstring is the one list of what a fitted estimator holds: model
+    files set no other attribute, and the test suite checks that ``fit``
+    sets none that is not listed. ``None`` when the class has no docstring
+    (``python -OO``).
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    frozenset of str or None
+
+    Examples
+    --------
+    >>> from skhsi.anomaly import RXDetector
+    >>> sorted(documented_attributes(RXDetector))[:2]
+    ['covariance_', 'location_']
+    """
+    doc = inspect.getdoc(cls)
+    if not doc:
+        return None
+    lines = doc.splitlines()
+    names = set()
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == "Attributes" and set(lines[i + 1].strip()) == {"-"}:
+            for entry, underline in zip(lines[i + 2:], lines[i + 3:] + [""]):
+                if underline.strip() and set(underline.strip()) == {"-"}:
+                    break  # the next section's title
+                if entry and not entry[0].isspace():
+                    names.update(n.strip() for n in entry.partition(" : ")[0].split(","))
+    return frozenset(names)
+
+
+def is_torch_node(obj):
+    """Whether ``obj`` is a node with weights (a :class:`skhsi._node.TorchNode`).
+
+    Answered without importing torch: no such node exists until the module
+    defining them has been imported.
+    """
+    node = sys.modules.get("skhsi._node")
+    return node is not None and isinstance(obj, node.TorchNode)
 
 
 def as_pixels(X):

@@ -86,6 +86,9 @@ def _build_parser():
     score.add_argument("--halo", type=int, default=None, metavar="N",
                        help="rows of neighbours around each block for detectors that compare "
                             "a pixel with its image (default: 32)")
+    score.add_argument("--model-sha256", default=None, metavar="HEX",
+                       help="load the model only if its SHA-256 (as skhsi fit or sha256sum "
+                            "printed it) is this one")
     score.add_argument("--cube-key", default=None, metavar="NAME",
                        help="variable of a .mat file that holds the cube")
     score.add_argument("--quiet", action="store_true",
@@ -346,10 +349,11 @@ def _fit(args):
     start = time.perf_counter()
     detector.fit(data)
     fit_seconds = time.perf_counter() - start
-    save_weights(detector, out)
+    digest = save_weights(detector, out)
     print(f"fitted     {args.method} on {what} of {len(images)} scene(s), "
           f"{data.shape[-1]} bands, in {fit_seconds:.2f} s")
     print(f"wrote      {out}")
+    print(f"sha256     {digest}")
     return 0
 
 
@@ -427,7 +431,7 @@ def _score(args):
     stems = [_stem(f) for f in args.files]
     check_outputs([p for stem in stems for p in output_paths(args.out, stem).values()],
                   [model, *_inputs(*args.files)])
-    estimator = load_weights(model)
+    estimator = load_weights(model, sha256=args.model_sha256)
     if not hasattr(estimator, "anomaly_score"):
         raise ValueError(f"{model} holds a {type(estimator).__name__}, which scores no "
                          "anomalies; skhsi score needs a detector.")

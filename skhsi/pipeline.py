@@ -12,10 +12,9 @@ import numpy as np
 from sklearn import pipeline as _sk_pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._node import TorchNode
 from ._xarray import wrap_methods
-from .anomaly import AttributeFilterDetector, DeepSVDD
-from .base import ModuleStepMixin, as_pixels
+from .anomaly import AttributeFilterDetector
+from .base import ModuleStepMixin, as_pixels, is_torch_node
 from .preprocessing import BandpassByWavelength, PerPixelUnitNorm, ZScoreNormalizerGlobal
 
 __all__ = ["Pipeline", "make_attribute_filter_pipeline", "make_deep_svdd_pipeline",
@@ -24,7 +23,7 @@ __all__ = ["Pipeline", "make_attribute_filter_pipeline", "make_deep_svdd_pipelin
 
 def _is_head(step):
     """A final step that trains its own objective: a node with weights."""
-    return isinstance(step, TorchNode)
+    return is_torch_node(step)
 
 
 def _fits_in_chain(step, head):
@@ -110,7 +109,7 @@ class Pipeline(_sk_pipeline.Pipeline):
         Xt = X
         for name, step in transformers:
             inputs.append(Xt)
-            if _trainable(step) and isinstance(step, TorchNode):
+            if _trainable(step) and is_torch_node(step):
                 step._fit_phase1(Xt, y, **step_params[name])
                 Xt = step.transform(Xt)
             else:
@@ -305,6 +304,8 @@ def make_deep_svdd_pipeline(*, wavelengths=None, min_wavelength_nm=None,
     >>> roc_auc(scene.mask, pipe.anomaly_score(scene.cube)) > 0.95
     True
     """
+    from .anomaly import DeepSVDD
+
     steps = [("bandpass", BandpassByWavelength(min_wavelength_nm, max_wavelength_nm,
                                                wavelengths=wavelengths))]
     if unit_norm:

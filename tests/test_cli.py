@@ -382,6 +382,24 @@ def test_fit_then_score_equals_the_in_memory_detector(tmp_path, capsys):
     assert not list((tmp_path / "o").glob(".*"))
 
 
+def test_score_loads_only_the_pinned_model(tmp_path, capsys):
+    import hashlib
+
+    _, path = _georeferenced_scene(tmp_path)
+    model = tmp_path / "rx.skhsi"
+    assert main(["fit", str(path), "--method", "rx", "--out", str(model)]) == 0
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert f"sha256     {digest}" in capsys.readouterr().out
+    assert main(["score", str(model), str(path), "--out", str(tmp_path / "o"),
+                 "--model-sha256", digest]) == 0
+    capsys.readouterr()
+    assert main(["score", str(model), str(path), "--out", str(tmp_path / "p"),
+                 "--model-sha256", "0" * 64]) == 2
+    err = capsys.readouterr().err
+    assert f"rx.skhsi: its SHA-256 is {digest}, not the expected {'0' * 64}" in err
+    assert not (tmp_path / "p").exists()
+
+
 def test_fit_on_several_scenes(tmp_path, capsys):
     _, first = _georeferenced_scene(tmp_path, "a", (40, 30, 12), 0)
     _, second = _georeferenced_scene(tmp_path, "b", (30, 50, 12), 1)

@@ -1,8 +1,15 @@
-"""The parts of skhsi without weights import without torch, so they load fast."""
+"""The parts of skhsi without weights import without torch, so they load fast: the
+detectors without weights, the normalisers, model files of such detectors and the command
+line's paths for them run with ``torch`` (and skorch) never imported, each case in a fresh
+interpreter; nodes with weights load torch on first use."""
 
+import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,3 +56,93 @@ def test_detectors_with_weights_load_torch_on_first_use():
         "print(before, 'torch' in sys.modules, cls.__module__, 'DeepSVDD' in dir(anomaly))\n"
     )
     assert out.split() == ["False", "True", "skhsi.anomaly._deep_svdd", "True"]
+
+
+_SETUP = """
+import sys
+import numpy as np
+from skhsi.datasets import make_synthetic_scene
+cube = make_synthetic_scene((40, 36, 12), random_state=0).cube
+"""
+
+CASES = {
+    "import every torch-free module": """
+import skhsi.anomaly, skhsi.preprocessing, skhsi.decomposition, skhsi.selection
+import skhsi.classification, skhsi.representation, skhsi.spatial, skhsi.pipeline
+import skhsi.persistence, skhsi.serving, skhsi.parallel, skhsi.metrics, skhsi.inspection
+import skhsi.io, skhsi.plotting, skhsi.export, skhsi.cli
+""",
+    "the default pipeline": """
+from skhsi.pipeline import make_attribute_filter_pipeline
+pipe = make_attribute_filter_pipeline()
+assert np.isfinite(pipe.fit_anomaly_score(cube)).all()
+assert pipe.predict(cube).shape == cube.shape[:2]
+""",
+    "detectors without weights": """
+from skhsi.anomaly import (ConsensusDetector, LocalRXDetector, LowRankSparseDetector,
+                           QuantileBinaryDecider, RXDetector)
+for det in (RXDetector(), LocalRXDetector(), LowRankSparseDetector(max_iter=5),
+            ConsensusDetector([("rx", RXDetector()), ("local", LocalRXDetector())])):
+    scores = det.fit(cube).anomaly_score(cube)
+    assert np.isfinite(scores).all()
+QuantileBinaryDecider().fit_transform(scores)
+""",
+    "the normalisers and band samplers": """
+from skhsi.preprocessing import (BandpassByWavelength, BandSampler, MinMaxScalerPerBand,
+                                 PerPixelStandardizer, PerPixelUnitNorm,
+                                 ZScoreNormalizerGlobal)
+from skhsi.spatial import SobelEdges
+for step in (BandpassByWavelength(), BandSampler(4, strategy="pca-loading"),
+             MinMaxScalerPerBand(), PerPixelStandardizer(), PerPixelUnitNorm(),
+             ZScoreNormalizerGlobal(), SobelEdges()):
+    step.fit_transform(cube)
+""",
+    "model files of the default and RX": """
+import os, tempfile
+from skhsi.anomaly import RXDetector
+from skhsi.persistence import load_weights, save_weights
+from skhsi.pipeline import make_attribute_filter_pipeline
+with tempfile.TemporaryDirectory() as tmp:
+    for est in (RXDetector().fit(cube), make_attribute_filter_pipeline().fit(cube)):
+        path = os.path.join(tmp, "m.skhsi")
+        save_weights(est, path)
+        assert np.array_equal(load_weights(path).anomaly_score(cube), est.anomaly_score(cube))
+""",
+    "skhsi fit and skhsi score with such models": """
+import os, tempfile
+from skhsi.cli import main
+with tempfile.TemporaryDirectory() as tmp:
+    np.save(os.path.join(tmp, "s.npy"), cube.astype(np.float32))
+    for method in ("rx", "attribute"):
+        model = os.path.join(tmp, method + ".skhsi")
+        assert main(["fit", os.path.join(tmp, "s.npy"), "--method", method, "--out", model,
+                     "--quiet"]) == 0
+        assert main(["score", model, os.path.join(tmp, "s.npy"), "--out",
+                     os.path.join(tmp, method), "--quiet"]) == 0
+""",
+    "skhsi detect with the default": """
+import os, tempfile
+from skhsi.cli import main
+with tempfile.TemporaryDirectory() as tmp:
+    np.save(os.path.join(tmp, "s.npy"), cube.astype(np.float32))
+    assert main(["detect", os.path.join(tmp, "s.npy"), "--out", tmp, "--quiet"]) == 0
+""",
+    "skhsi info, detect and score --help": """
+from skhsi.cli import main
+for command in ("info", "detect", "score", "fit"):
+    try:
+        main([command, "--help"])
+    except SystemExit as exit:
+        assert exit.code == 0
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_runs_without_importing_torch(case):
+    code = _SETUP + textwrap.dedent(CASES[case]) + (
+        "\nprint(sorted(m for m in ('torch', 'skorch') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, MPLBACKEND="Agg"), timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

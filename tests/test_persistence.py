@@ -37,6 +37,20 @@ def test_partial_fit_continues_after_loading(cube, tmp_path):
     assert np.allclose(loaded.mean_, whole.mean_) and np.allclose(loaded.std_, whole.std_)
 
 
+def _legacy_file(path, estimator_entry):
+    """A file of the earlier torch-based format around an estimator entry."""
+    import hashlib
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"estimator": estimator_entry}, buffer)
+    body = buffer.getvalue()
+    torch.save({"format": "skhsi-weights-2", "sha256": hashlib.sha256(body).hexdigest(),
+                "body": torch.frombuffer(bytearray(body), dtype=torch.uint8)}, path)
+
+
 def test_pickled_code_is_refused(tmp_path):
     import torch
 
@@ -50,31 +64,74 @@ def test_pickled_code_is_refused(tmp_path):
         load_weights(path)
 
 
-def _forge(path, estimator_entry):
-    """A well-formed weights file (valid checksum) around any estimator entry."""
-    import hashlib
+def test_pickled_arrays_are_refused(tmp_path):
     import io
 
-    import torch
+    from skhsi.persistence import _npz
 
-    from skhsi.nn._state import save_tensors
+    inner = io.BytesIO()
+    np.save(inner, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    path = tmp_path / "evil.skhsi"
+    path.write_bytes(_npz({"format": np.array("skhsi-weights-3"),
+                           "sha256": np.array("0" * 64), "body": np.zeros(3, np.uint8)})
+                     .replace(b"body.npy", b"body.npy"))
+    import zipfile
 
-    buffer = io.BytesIO()
-    torch.save({"estimator": estimator_entry}, buffer)
-    body = buffer.getvalue()
-    save_tensors(path, {"format": "skhsi-weights-2", "sha256": hashlib.sha256(body).hexdigest(),
-                        "body": torch.frombuffer(bytearray(body), dtype=torch.uint8)})
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("extra.npy", inner.getvalue())
+    with pytest.raises(ValueError, match="evil.skhsi: not a readable weights file.*pickle"):
+        load_weights(path)
+
+
+def test_files_of_the_earlier_torch_format_still_load(cube, tmp_path):
+    rx = RXDetector().fit(cube)
+    arrays = []
+    from skhsi.persistence import _encode_estimator
+
+    entry = _encode_estimator(rx, arrays)
+
+    def tensors(value):
+        import torch
+
+        if isinstance(value, dict):
+            if set(value) == {"__ndarray__"}:
+                return {"__ndarray__": torch.from_numpy(arrays[value["__ndarray__"]])}
+            return {k: tensors(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [tensors(v) for v in value]
+        return value
+
+    _legacy_file(tmp_path / "old.pt", tensors(entry))
+    loaded = load_weights(tmp_path / "old.pt")
+    assert np.array_equal(loaded.anomaly_score(cube), rx.anomaly_score(cube))
+
+
+def _forge(path, estimator_entry, arrays=()):
+    """A well-formed weights file (valid checksum) around any estimator entry."""
+    import hashlib
+    import json
+
+    from skhsi.persistence import _npz
+
+    body = _npz({"tree": np.array(json.dumps({"estimator": estimator_entry}))}
+                | {f"a{i}": a for i, a in enumerate(arrays)})
+    path.write_bytes(_npz({"format": np.array("skhsi-weights-3"),
+                           "sha256": np.array(hashlib.sha256(body).hexdigest()),
+                           "body": np.frombuffer(body, np.uint8)}))
 
 
 def _entry_of(estimator, tmp_path):
-    """The decoded estimator entry of a saved model (to alter it, as an attacker would)."""
+    """The estimator entry and arrays of a saved model (to alter them, as an attacker would)."""
     import io
+    import json
 
-    import torch
+    from skhsi.persistence import _load_npz
 
-    save_weights(estimator, tmp_path / "ok.pt")
-    outer = torch.load(tmp_path / "ok.pt", weights_only=True)
-    return torch.load(io.BytesIO(outer["body"].numpy().tobytes()), weights_only=True)["estimator"]
+    save_weights(estimator, tmp_path / "ok.skhsi")
+    outer = _load_npz(str(tmp_path / "ok.skhsi"))
+    inner = _load_npz(io.BytesIO(outer["body"].tobytes()))
+    arrays = [inner[f"a{i}"] for i in range(len(inner) - 1)]
+    return json.loads(str(inner["tree"]))["estimator"], arrays
 
 
 @pytest.mark.parametrize("name", ["os.system", "skhsi.pipeline.as_pixels",
@@ -108,28 +165,70 @@ def test_damaged_files_are_value_errors(cube, tmp_path, damage):
         load_weights(tmp_path / "m.pt")
 
 
-def test_state_the_class_does_not_have_is_refused(cube, tmp_path):
-    entry = _entry_of(RXDetector().fit(cube), tmp_path)
-    entry["state"]["anomaly_score"] = 1.0
-    _forge(tmp_path / "x.pt", entry)
-    with pytest.raises(ValueError, match="'anomaly_score' is not a fitted attribute"):
+def test_compressed_members_are_refused(cube, tmp_path):
+    import zipfile
+
+    save_weights(RXDetector().fit(cube), tmp_path / "m.skhsi")
+    with zipfile.ZipFile(tmp_path / "m.skhsi") as src, \
+            zipfile.ZipFile(tmp_path / "z.skhsi", "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+    with pytest.raises(ValueError, match="member 'format.npy' is compressed"):
+        load_weights(tmp_path / "z.skhsi")
+
+
+@pytest.mark.parametrize("key", ["anomaly_score", "anomaly_score_", "_inverse_", "fit"])
+def test_state_the_class_does_not_have_is_refused(cube, tmp_path, key):
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"][key] = 1.0
+    _forge(tmp_path / "x.pt", entry, arrays)
+    with pytest.raises(ValueError, match=f"'{key}' is not a fitted attribute of RXDetector"):
         load_weights(tmp_path / "x.pt")
 
 
 def test_state_of_the_wrong_shape_is_refused_on_load(cube, tmp_path):
-    import torch
-
-    entry = _entry_of(RXDetector().fit(cube), tmp_path)
-    entry["state"]["location_"] = {"__ndarray__": torch.zeros(3, dtype=torch.float64)}
-    _forge(tmp_path / "x.pt", entry)
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["location_"] = {"__ndarray__": len(arrays)}
+    _forge(tmp_path / "x.pt", entry, arrays + [np.zeros(3)])
     with pytest.raises(ValueError, match="the saved state of RXDetector does not fit together"):
         load_weights(tmp_path / "x.pt")
 
 
+def test_state_giving_non_finite_scores_is_refused(cube, tmp_path):
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["location_"] = {"__ndarray__": len(arrays)}
+    _forge(tmp_path / "x.pt", entry, arrays + [np.full(cube.shape[-1], np.nan)])
+    with pytest.raises(ValueError, match="RXDetector gives non-finite values"):
+        load_weights(tmp_path / "x.pt")
+
+
+@pytest.mark.parametrize("declared", [10**9, 0, -3, 2.5, True])
+def test_declared_band_counts_are_bounded_before_anything_is_allocated(cube, tmp_path,
+                                                                       declared):
+    import resource
+
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["n_features_in_"] = declared
+    _forge(tmp_path / "x.pt", entry, arrays)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=f"declares n_features_in_={declared!r}; a model has "
+                                         "1 to 100000 bands"):
+        load_weights(tmp_path / "x.pt")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+
+
+def test_arrays_the_file_does_not_hold_are_refused(cube, tmp_path):
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry["state"]["location_"] = {"__ndarray__": 99}
+    _forge(tmp_path / "x.pt", entry, arrays)
+    with pytest.raises(ValueError, match="refers to an array 99 the file does not hold"):
+        load_weights(tmp_path / "x.pt")
+
+
 def test_invalid_parameters_are_refused(cube, tmp_path):
-    entry = _entry_of(RXDetector().fit(cube), tmp_path)
+    entry, arrays = _entry_of(RXDetector().fit(cube), tmp_path)
     entry["params"]["reg"] = "lots"
-    _forge(tmp_path / "x.pt", entry)
+    _forge(tmp_path / "x.pt", entry, arrays)
     with pytest.raises(ValueError, match="'reg' parameter of RXDetector"):
         load_weights(tmp_path / "x.pt")
 
@@ -138,22 +237,65 @@ def test_paths_are_never_restored(cube, tmp_path):
     from skhsi.pipeline import Pipeline
 
     pipe = Pipeline([("rx", RXDetector())], memory=str(tmp_path / "cache")).fit(cube)
-    entry = _entry_of(pipe, tmp_path)
+    entry, arrays = _entry_of(pipe, tmp_path)
     assert "memory" not in entry["params"]
     entry["params"]["memory"] = str(tmp_path / "planted")
-    _forge(tmp_path / "x.pt", entry)
+    _forge(tmp_path / "x.pt", entry, arrays)
     assert load_weights(tmp_path / "x.pt").memory is None
 
 
 def test_not_a_weights_file(tmp_path):
-    from skhsi.nn._state import save_tensors
+    from skhsi.persistence import _npz
 
-    save_tensors(tmp_path / "x.pt", {"something": 1})
+    (tmp_path / "x.pt").write_bytes(_npz({"something": np.ones(1)}))
     with pytest.raises(ValueError, match="is not a skhsi weights file"):
         load_weights(tmp_path / "x.pt")
-    save_tensors(tmp_path / "old.pt", {"format": "skhsi-weights-1", "estimator": {}})
+    (tmp_path / "new.pt").write_bytes(_npz({"format": np.array("skhsi-weights-9")}))
+    with pytest.raises(ValueError, match="found 'skhsi-weights-9'"):
+        load_weights(tmp_path / "new.pt")
+
+
+def test_files_of_the_first_format_are_refused(tmp_path):
+    import torch
+
+    torch.save({"format": "skhsi-weights-1", "estimator": {}}, tmp_path / "old.pt")
     with pytest.raises(ValueError, match="found 'skhsi-weights-1'; save the model again"):
         load_weights(tmp_path / "old.pt")
+
+
+def test_a_pinned_digest_loads_only_that_file(cube, tmp_path):
+    from skhsi.persistence import file_sha256
+
+    digest = save_weights(RXDetector().fit(cube), tmp_path / "a.skhsi")
+    assert digest == file_sha256(tmp_path / "a.skhsi")
+    assert load_weights(tmp_path / "a.skhsi", sha256=digest.upper()).n_features_in_ == cube.shape[-1]
+    other = save_weights(RXDetector(reg=1e-3).fit(cube), tmp_path / "b.skhsi")
+    with pytest.raises(ValueError, match=f"b.skhsi: its SHA-256 is {other}, not the expected "
+                                         f"{digest}: this is not the pinned model"):
+        load_weights(tmp_path / "b.skhsi", sha256=digest)
+    with pytest.raises(ValueError, match="sha256 must be 64 hexadecimal digits, got 'abc'"):
+        load_weights(tmp_path / "a.skhsi", sha256="abc")
+
+
+def test_loading_a_model_without_weights_needs_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from skhsi.anomaly import RXDetector\n"
+        "from skhsi.pipeline import make_attribute_filter_pipeline\n"
+        "from skhsi.persistence import save_weights, load_weights\n"
+        "X = np.random.default_rng(0).normal(size=(30, 30, 5))\n"
+        f"p = {str(tmp_path / 'm.skhsi')!r}\n"
+        "for est in (RXDetector().fit(X), make_attribute_filter_pipeline().fit(X)):\n"
+        "    save_weights(est, p)\n"
+        "    assert np.array_equal(load_weights(p).anomaly_score(X), est.anomaly_score(X))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_non_skhsi_estimators_are_refused(tmp_path):

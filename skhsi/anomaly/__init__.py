@@ -7,7 +7,7 @@ weights (:class:`DeepSVDD`, :class:`AutoencoderDetector`,
 :class:`VAEDetector`) load torch when first used.
 """
 
-import importlib
+import lazy_loader
 
 from ._attribute import AttributeFilterDetector
 from ._decider import QuantileBinaryDecider, RecallThresholdDecider
@@ -16,21 +16,15 @@ from ._local_rx import LocalRXDetector
 from ._low_rank import LowRankSparseDetector
 from ._rx import RXDetector
 
+# Detectors with weights, imported on first access so that the others stay torch-free.
+__getattr__, _dir, _lazy = lazy_loader.attach(__name__, submod_attrs={
+    "_autoencoder": ["AutoencoderDetector", "VAEDetector"],
+    "_deep_svdd": ["DeepSVDD"],
+})
+
 __all__ = ["AttributeFilterDetector", "AutoencoderDetector", "ConsensusDetector", "DeepSVDD",
            "LocalRXDetector", "LowRankSparseDetector", "QuantileBinaryDecider",
            "RXDetector", "RecallThresholdDecider", "VAEDetector"]
-
-# Detectors with weights, imported on first access so that RX stays torch-free.
-_LAZY = {"AutoencoderDetector": "._autoencoder", "DeepSVDD": "._deep_svdd",
-         "VAEDetector": "._autoencoder"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():

@@ -324,8 +324,22 @@ class VAEDetector(AutoencoderDetector):
     score_type : {"reconstruction", "latent", "both"}, default="reconstruction"
         The anomaly score: the reconstruction error of ``mu``'s decoding, the
         KL term of the pixel's code, or their sum (error + ``beta`` KL).
-    **params
-        Every parameter of :class:`AutoencoderDetector`.
+    spatial, blind_spot, window, guard, hidden, n_layers, latent_dim, upsampling, \
+attention, init, dropout, l1, l2, tile_size, tiles_per_epoch, augment, max_samples, \
+contamination, max_epochs, lr, batch_size, optimizer, weight_decay, patience, \
+lr_schedule, callbacks, tensorboard_dir, verbose, device, precision, random_state
+        As for :class:`AutoencoderDetector`.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained VAE (encoder to ``mu`` and ``log sigma^2``, decoder).
+    offset_ : float
+        Threshold of ``decision_function``: the ``contamination`` quantile
+        of the training scores.
+    history_ : list of dict
+    net_ : skorch.NeuralNet or None
+    n_features_in_ : int
 
     Examples
     --------

@@ -1,8 +1,17 @@
 """Classifiers: per pixel (they can close a two-phase pipeline as its trained head), per
-window and per image (label maps in which 0 marks an unlabelled pixel)."""
+window and per image (label maps in which 0 marks an unlabelled pixel).
 
-from ._mlp import SpectralMLPClassifier
-from ._patch import PatchClassifier
-from ._unet import UNetSegmenter
+Every classifier here has weights: torch loads when one is first accessed.
+"""
 
-__all__ = ["SpectralMLPClassifier", "PatchClassifier", "UNetSegmenter"]
+import lazy_loader
+
+__getattr__, _dir, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "_mlp": ["SpectralMLPClassifier"],
+    "_patch": ["PatchClassifier"],
+    "_unet": ["UNetSegmenter"],
+})
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,5 +1,14 @@
-"""Spectral decompositions: PCA initialised by SVD, optionally fine-tuned."""
+"""Spectral decompositions: PCA initialised by SVD, optionally fine-tuned.
 
-from ._pca import TrainablePCA
+:class:`TrainablePCA` has weights: torch loads when it is first accessed.
+"""
 
-__all__ = ["TrainablePCA"]
+import lazy_loader
+
+__getattr__, _dir, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "_pca": ["TrainablePCA"],
+})
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -29,6 +29,9 @@ class BandpassByWavelength(SpectralMixin, BandSelectorMixin, TransformerMixin, B
         Indices of the kept bands (``get_support()`` gives the boolean mask).
     wavelengths_out_ : ndarray of shape (n_kept,) or None
         Wavelengths of the kept bands.
+    wavelengths_in_ : ndarray of shape (n_features_in_,) or None
+        The input's band wavelengths when they came with the data (a
+        ``wavelength`` coordinate) rather than as a parameter.
     n_features_in_ : int
 
     Examples

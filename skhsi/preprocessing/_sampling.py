@@ -83,6 +83,9 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
         Region of every kept band (``"regions"`` only).
     band_importances_ : ndarray of shape (n_features_in_,) or None
         The PCA-loading importance of every band (``"pca-loading"`` only).
+    wavelengths_in_ : ndarray of shape (n_features_in_,) or None
+        The input's band wavelengths when they came with the data (a
+        ``wavelength`` coordinate) rather than as a parameter.
     n_features_in_ : int
 
     Examples

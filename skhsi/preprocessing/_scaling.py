@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.preprocessing import MinMaxScaler
 
 from ..base import ModuleStepMixin, SpectralMixin, restore_shape
-from ..nn import AffinePerBand, PerPixelStandardize
 from ._per_pixel import PerPixelTransform
 
 __all__ = ["MinMaxScalerPerBand", "PerPixelStandardizer"]
@@ -109,6 +108,8 @@ class MinMaxScalerPerBand(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin, 
         return restore_shape((pixels - self.min_) / self.scale_, lead)
 
     def _as_module(self):
+        from ..nn import AffinePerBand
+
         return AffinePerBand(self.scale_, self.min_)
 
     def __sklearn_tags__(self):
@@ -149,4 +150,6 @@ class PerPixelStandardizer(PerPixelTransform):
         return (pixels - mean) / np.maximum(std, self.eps)
 
     def _as_module(self):
+        from ..nn import PerPixelStandardize
+
         return PerPixelStandardize(self.eps)

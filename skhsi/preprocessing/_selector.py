@@ -6,7 +6,6 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .._xarray import coordinate_wavelengths
 from ..base import ModuleStepMixin, as_pixels, restore_shape
-from ..nn import BandSelect
 from ._wavelengths import check_wavelengths, wavelength_feature_names
 
 __all__ = ["BandSelectorMixin"]
@@ -86,4 +85,6 @@ class BandSelectorMixin(ModuleStepMixin, SelectorMixin):
 
     def _as_module(self):
         check_is_fitted(self)
+        from ..nn import BandSelect
+
         return BandSelect(self.selected_bands_)

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ..nn import PerPixelUnitNorm as _UnitNormModule
 from ._per_pixel import PerPixelTransform
 
 
@@ -39,4 +38,6 @@ class PerPixelUnitNorm(PerPixelTransform):
         return pixels / np.maximum(norms, self.eps)
 
     def _as_module(self):
-        return _UnitNormModule(self.eps)
+        from ..nn import PerPixelUnitNorm
+
+        return PerPixelUnitNorm(self.eps)

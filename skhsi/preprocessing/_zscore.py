@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import _incremental_mean_and_var
 
 from ..base import ModuleStepMixin, SpectralMixin, restore_shape
-from ..nn import ZScore, as_numpy
 
 _CHUNK = 65536
 
@@ -135,8 +134,12 @@ class ZScoreNormalizerGlobal(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixi
         return restore_shape(pixels * (self.std_ + self.eps) + self.mean_, lead)
 
     def _as_module(self):
+        from ..nn import ZScore
+
         return ZScore(self.mean_, self.std_, self.eps)
 
     def _from_module(self, module):
+        from ..nn import as_numpy
+
         self.mean_ = as_numpy(module.mean).astype(np.float64)
         self.std_ = as_numpy(module.std).astype(np.float64)

@@ -1,6 +1,15 @@
-"""Learned spectral reduction and band selection."""
+"""Learned spectral reduction and band selection.
 
-from ._concrete import ConcreteBandSelector
-from ._mixer import LearnableChannelMixer
+Both nodes have weights: torch loads when one is first accessed.
+"""
 
-__all__ = ["ConcreteBandSelector", "LearnableChannelMixer"]
+import lazy_loader
+
+__getattr__, _dir, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "_concrete": ["ConcreteBandSelector"],
+    "_mixer": ["LearnableChannelMixer"],
+})
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

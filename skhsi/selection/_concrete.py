@@ -109,6 +109,9 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
         Temperature reached at the end of training.
     net_ : skorch.NeuralNet or None
     history_ : list of dict
+    wavelengths_in_ : ndarray of shape (n_features_in_,) or None
+        The input's band wavelengths when they came with the data (a
+        ``wavelength`` coordinate) rather than as a parameter.
     n_features_in_ : int
 
     Examples

@@ -103,6 +103,7 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
     Attributes
     ----------
     kernels_ : ndarray of shape (n_kernels, k, k)
+    n_features_in_ : int
 
     Examples
     --------
@@ -195,6 +196,10 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
         windows.
     method : {"max", "mean"}, default="max"
 
+    Attributes
+    ----------
+    n_features_in_ : int
+
     Notes
     -----
     The output of a cube ``(H, W, C)`` is
@@ -268,6 +273,7 @@ class Upsample2D(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
     ----------
     kernel_ : ndarray of shape (k, k) or None
         The transposed convolution's kernel (``None`` for interpolation).
+    n_features_in_ : int
 
     Examples
     --------

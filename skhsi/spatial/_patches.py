@@ -27,6 +27,11 @@ class PatchFeatures(CubeMixin, TransformerMixin, BaseEstimator):
     size : int, default=3
         Odd window side.
 
+    Attributes
+    ----------
+    n_features_in_ : int
+        Bands of the input; the output has ``size**2 * n_features_in_``.
+
     Examples
     --------
     >>> import numpy as np
