@@ -224,6 +224,7 @@ def _detect(args):
     outputs = {kind: out / f"{stem}_{kind}" for kind in
                ("heatmap.png", "overlay.png", "scores.npy", "metrics.json")}
     check_outputs(outputs.values(), _inputs(args.scene, args.mask))
+    _check_output_dir(out)
     if args.mask is not None and args.mask_key is not None \
             and Path(args.mask).suffix.lower() == ".mat":
         mask_key, args.mask_key = args.mask_key, None  # the key is the mask file's
@@ -290,7 +291,7 @@ def _detect(args):
             recall=metrics.recall(image.mask, flagged),
         )
 
-    out.mkdir(parents=True, exist_ok=True)
+    _make_output_dir(out)
     _progress(args, f"writing the pictures, scores and summary to {out} ...")
     name = Path(str(args.scene)).name
     credit = image.metadata.get("credit")
@@ -315,6 +316,9 @@ def _fit(args):
     from skhsi.serving import pixelwise
 
     out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"{out}: is a directory; --out names the model file to write "
+                         f"(e.g. {out / 'model.skhsi'}).")
     check_outputs([out], _inputs(*args.scenes))
     _check_writable(out.parent if str(out.parent) else Path("."), "the model file's directory")
     for name, value in (("--max-pixels", args.max_pixels), ("--window", args.window)):
@@ -400,6 +404,31 @@ def _windows(images, window, rng):
     return np.stack(cubes) if len(cubes) > 1 else cubes[0]
 
 
+def _check_output_dir(out):
+    """Before any work: ``out`` is a writable directory, or one that can be created."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a directory; --out names the directory "
+                         "to write into.")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent if parent.parent != parent else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{out}: cannot be created, {parent} is not a directory.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{out}: cannot be written, {parent} is not writable.")
+
+
+def _make_output_dir(out):
+    _check_output_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{out}: cannot create the output directory ({exc.strerror}).") \
+            from exc
+
+
 def _check_writable(folder, what):
     import os
 
@@ -431,19 +460,16 @@ def _score(args):
     stems = [_stem(f) for f in args.files]
     check_outputs([p for stem in stems for p in output_paths(args.out, stem).values()],
                   [model, *_inputs(*args.files)])
+    _check_output_dir(Path(args.out))
     estimator = load_weights(model, sha256=args.model_sha256)
     if not hasattr(estimator, "anomaly_score"):
         raise ValueError(f"{model} holds a {type(estimator).__name__}, which scores no "
                          "anomalies; skhsi score needs a detector.")
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"Cannot create the output directory {out}: {exc.strerror}.") from exc
-    _check_writable(out, "The output directory")
     progress = not args.quiet and sys.stderr.isatty()
     for path, stem in zip(args.files, stems):
         image = _load(path, args)
+        _make_output_dir(out)  # once an input opened: a wrong first file leaves no folder
         try:
             summary = score_file(estimator, image, out, tile_rows=args.tile_rows,
                                  halo=args.halo, threshold=threshold, stem=stem,
@@ -654,6 +680,10 @@ def main(argv=None):
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # the system refused a read or write: name the file and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"skhsi: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

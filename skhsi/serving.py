@@ -89,12 +89,31 @@ def open_cube(path, *, cube_key=None):
     if suffix == ".mat":
         return read_mat(path, **({} if cube_key is None else {"cube_key": cube_key}))
     if suffix == ".npy":
-        cube = np.load(path, mmap_mode="r", allow_pickle=False)
+        cube = _load_npy(path)
         if cube.ndim != 3:
             raise ValueError(f"{path}: expected an array of shape (H, W, C); got shape "
                              f"{cube.shape}.")
         return SpectralImage(cube=cube, metadata={"path": str(path), "format": "npy"})
     return read_envi(path)
+
+
+def _load_npy(path):
+    """A memory-mapped numeric ``.npy`` array; anything else is a ``ValueError`` naming it."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(f"{path}: not an .npy file (it does not start with the .npy magic "
+                         "bytes); give an ENVI, .mat or .npy file.")
+    try:
+        cube = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a numeric .npy array ({exc.args[0].split('.')[0]}); "
+                         "skhsi reads arrays of numbers only.") from exc
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: a damaged .npy file ({exc}).") from exc
+    if cube.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: holds {cube.dtype} values; skhsi reads real numbers.")
+    return cube
 
 
 def _leaves(estimator):

@@ -456,7 +456,8 @@ def test_score_errors_name_the_band_counts_and_the_output_dir(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     assert main(["score", str(tmp_path / "m.pt"), str(other), "--out",
                  str(tmp_path / "file" / "sub")]) == 2
-    assert "Cannot create the output directory" in capsys.readouterr().err
+    assert f"sub: cannot be created, {tmp_path / 'file'} is not a directory" \
+        in capsys.readouterr().err
     assert main(["fit", str(other), "--out", str(tmp_path / "no" / "m.pt")]) == 2
     assert "directory" in capsys.readouterr().err and not (tmp_path / "no").exists()
     assert main(["score", str(tmp_path / "m.pt"), str(other), "--out", str(tmp_path),
@@ -568,3 +569,77 @@ def test_score_file_refuses_to_write_over_its_source(tmp_path):
     with pytest.raises(ValueError, match="a_scores.hdr is the input"):
         score_file(rx, path, tmp_path, stem="a")
     assert _snapshot(tmp_path) == before
+
+
+def _bad_inputs(tmp):
+    """Files a user may give by mistake, by name."""
+    np.save(tmp / "cube.npy", np.random.default_rng(0).random((12, 10, 4)).astype("f4"))
+    (tmp / "empty.mat").write_bytes(b"")
+    (tmp / "garbage.mat").write_bytes(b"\x00garbage" * 100)
+    (tmp / "text.npy").write_text("hello")
+    np.save(tmp / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp / "complex.npy", np.zeros((3, 3, 3), complex))
+    (tmp / "x.hdr").mkdir()
+    (tmp / "afile").write_text("x")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["detect", "empty.mat"], "empty.mat: not a readable .mat file (Mat file appears to be "
+                              "truncated)"),
+    (["detect", "garbage.mat"], "garbage.mat: not a readable .mat file"),
+    (["fit", "garbage.mat", "--out", "m.skhsi"], "garbage.mat: not a readable .mat file"),
+    (["detect", "text.npy"], "text.npy: not an .npy file"),
+    (["detect", "objects.npy"], "objects.npy: not a numeric .npy array"),
+    (["detect", "complex.npy"], "complex.npy: holds complex128 values"),
+    (["detect", "x.hdr"], "x.hdr: is a directory, not an ENVI header or data file"),
+    (["info", "x.hdr"], "x.hdr: is a directory, not an ENVI header or data file"),
+    (["detect", "cube.npy", "--out", "afile"], "afile: exists and is not a directory"),
+    (["detect", "cube.npy", "--out", "afile/sub"], "afile/sub: cannot be created, afile is "
+                                                   "not a directory"),
+    (["fit", "cube.npy", "--out", "."], ".: is a directory; --out names the model file"),
+    (["score", "model.skhsi", "cube.npy", "--out", "afile"],
+     "afile: exists and is not a directory"),
+    (["score", "model.skhsi", "text.npy", "--out", "o"], "text.npy: not an .npy file"),
+])
+def test_user_errors_exit_2_naming_the_file(tmp_path, capsys, monkeypatch, argv, message):
+    from skhsi.anomaly import RXDetector
+    from skhsi.persistence import save_weights
+
+    monkeypatch.chdir(tmp_path)
+    _bad_inputs(tmp_path)
+    save_weights(RXDetector().fit(np.load("cube.npy")), "model.skhsi")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv + ["--quiet"] * (argv[0] != "info")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skhsi: error: ") and message in err and "Traceback" not in err
+    assert "allow_pickle" not in err  # an unsafe load is never suggested
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(tmp_path, capsys,
+                                                                monkeypatch):
+    import os
+
+    _bad_inputs(tmp_path)
+    (tmp_path / "ro").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).endswith("ro")
+                        else real_access(p, mode))
+    monkeypatch.chdir(tmp_path)
+    assert main(["detect", "cube.npy", "--out", "ro", "--quiet"]) == 2
+    assert "skhsi: error: ro: cannot be written, ro is not writable" in capsys.readouterr().err
+    assert main(["detect", "cube.npy", "--out", "ro/sub", "--quiet"]) == 2
+    assert "ro/sub: cannot be written, ro is not writable" in capsys.readouterr().err
+    assert not list((tmp_path / "ro").iterdir())
+
+
+def test_system_errors_name_the_file(tmp_path, capsys, monkeypatch):
+    from skhsi import cli
+
+    def refuse(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "scene.hdr"))
+
+    monkeypatch.setitem(cli._COMMANDS, "info", refuse)
+    assert main(["info", "x"]) == 2
+    assert capsys.readouterr().err == f"skhsi: error: {tmp_path / 'scene.hdr'}: " \
+                                      "Permission denied\n"

@@ -40,6 +40,8 @@ def _find_files(path):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not an ENVI header or data file.")
     folder = path.parent
     names = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     if path.suffix.lower() == ".hdr":

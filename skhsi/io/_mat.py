@@ -18,6 +18,23 @@ _MASK_NAMES = ("map", "gt", "mask", "groundtruth")
 _WL_NAMES = ("wavelength", "wavelengths", "wl")
 
 
+def _unreadable(path, step):
+    """Run ``step``; a file scipy or h5py cannot parse is a ``ValueError`` naming it."""
+    from scipy.io.matlab import MatReadError
+
+    try:
+        return step()
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a readable .mat file ({exc}).") from exc
+    except (MatReadError, NotImplementedError, OSError, KeyError, TypeError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        detail = str(exc) or type(exc).__name__
+        raise ValueError(f"{path}: not a readable .mat file ({detail}).") from exc
+
+
 class _V5File:
     """MATLAB v4-v7.2 file read with :func:`scipy.io.loadmat`."""
 
@@ -159,7 +176,8 @@ def read_mat(path, *, cube_key=None, mask_key=None):
         raise FileNotFoundError(f"No such file: {path}")
     import h5py  # imported here so that ``import skhsi.io`` stays light
 
-    reader = _V73File(path) if h5py.is_hdf5(path) else _V5File(path)
+    reader = _unreadable(path, lambda: _V73File(path) if h5py.is_hdf5(path)
+                         else _V5File(path))
     shapes = reader.shapes
     cube_name = _pick(shapes, cube_key, 3, _CUBE_NAMES, "cube", path)
     if len(shapes[cube_name]) != 3:
@@ -171,7 +189,7 @@ def read_mat(path, *, cube_key=None, mask_key=None):
     wl_names = [k for k in shapes if k.lower() in _WL_NAMES and k != cube_name]
     wl_name = wl_names[0] if len(wl_names) == 1 else None
     wanted = [n for n in (cube_name, mask_name, wl_name) if n is not None]
-    arrays = reader.load(wanted)
+    arrays = _unreadable(path, lambda: reader.load(wanted))
 
     cube = arrays[cube_name]
     mask = None
