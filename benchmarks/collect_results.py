@@ -40,6 +40,7 @@ SECTIONS = {
     "object_sizes": "python benchmarks/bench_object_sizes.py --detectors default rx --jobs 2",
     "scaling": "python benchmarks/bench_scaling.py --use-fit-score",
     "import_time": "python benchmarks/bench_import.py --reference DIR",
+    "bad_inputs": "python benchmarks/bench_bad_inputs.py",
 }
 
 
@@ -364,6 +365,14 @@ def target_import_time(text):
         in found)
 
 
+def target_bad_inputs(text):
+    counts = {row["outcome"]: int(row["count"]) for row in tables_under(text)[0]}
+    return counts["unclear"] == 0 and counts["silent"] == 0, (
+        "bad input, every public estimator: " + ", ".join(
+            f"{counts[k]} {k}" for k in ("correct", "clear", "unclear", "silent"))
+        + " (0 unclear and 0 silent)")
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
@@ -373,7 +382,7 @@ TARGETS = (("default_detector", target_default_baseline),
            ("object_sizes", target_object_sizes_rx),
            ("object_sizes", target_object_sizes_distinct),
            ("scaling", target_scaling), ("serving", target_serving_default),
-           ("import_time", target_import_time),
+           ("import_time", target_import_time), ("bad_inputs", target_bad_inputs),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),

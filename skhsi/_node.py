@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import check_finite_values
 from .base import ModuleStepMixin, SpatialReach, SpectralMixin, as_pixels
 from .nn import _patches, _train
 from .nn._patches import apply_patch_module
@@ -121,11 +122,6 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         return self._split_images(X)[0]
 
     # -- image-layout input --------------------------------------------------------
-    def _validate_spectral(self, X, *, reset, dtype=None):
-        pixels, lead = super()._validate_spectral(X, reset=reset, dtype=dtype)
-        _check_float32_range(self, pixels)
-        return pixels, lead
-
     def _validate_images(self, X, *, reset):
         """Validated cubes of an image-layout node, and how to give results back.
 
@@ -150,7 +146,7 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         for i, item in enumerate(items):
             pixels = validate_data(self, np.asarray(item).reshape(-1, item.shape[-1]),
                                    reset=i == 0, dtype=[np.float64, np.float32])
-            _check_float32_range(self, pixels)
+            check_finite_values(pixels, type(self).__name__)
             cubes.append(pixels.reshape(item.shape[:2] + (pixels.shape[1],)))
         return cubes, kind
 
@@ -376,19 +372,3 @@ def _check_scoring_cube(estimator, cube):
     if 0 in cube.shape:
         raise ValueError(f"{name} got an empty cube of shape {cube.shape}.")
     return cube
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _check_float32_range(node, values):
-    """Refuse values that float32, the precision the networks compute in, cannot hold."""
-    if values.dtype == np.float64 and values.size:
-        largest = float(np.max(np.abs(values)))
-        if largest > _FLOAT32_MAX:
-            raise ValueError(
-                f"{type(node).__name__} computes in float32, whose largest value is "
-                f"{_FLOAT32_MAX:.3g}; the input holds values up to {largest:.3g}, which would "
-                "become infinite and give NaN scores. Rescale the data first (for example "
-                "with ZScoreNormalizerGlobal in front)."
-            )

@@ -20,6 +20,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import check_finite_values
+
 __all__ = [
     "GLOBAL",
     "SAMPLE_LAYOUTS",
@@ -245,6 +247,7 @@ class SpectralMixin:
         pixels, lead = as_pixels(X)
         dtype = [np.float64, np.float32] if dtype is None else dtype
         pixels = validate_data(self, pixels, reset=reset, dtype=dtype)
+        check_finite_values(pixels, type(self).__name__)
         return pixels, lead
 
     def _check_spectral(self, X, dtype=None):

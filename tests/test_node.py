@@ -175,16 +175,18 @@ def test_a_torch_device_is_accepted():
     assert detector.anomaly_score(X).shape == (64,)
 
 
-def test_values_beyond_float32_are_an_error_not_nan_scores():
+def test_values_beyond_what_statistics_can_square_are_an_error_not_nan_scores():
     from skhsi.anomaly import DeepSVDD
 
     X = np.random.default_rng(0).normal(size=(64, 4))
     big = X.copy()
     big[3, 1] = 1e39
-    with pytest.raises(ValueError, match=r"computes in float32.*values up to 1e\+39"):
+    message = r"DeepSVDD: the input holds 1e\+39, beyond the largest magnitude skhsi " \
+              r"accepts \(1e\+18\), at pixel 3 \(row-major\), band 1"
+    with pytest.raises(ValueError, match=message):
         DeepSVDD(max_epochs=0, device="cpu", n_rff=16, rep_dim=2).fit(big)
     detector = DeepSVDD(max_epochs=0, device="cpu", n_rff=16, rep_dim=2).fit(X)
-    with pytest.raises(ValueError, match="computes in float32"):
+    with pytest.raises(ValueError, match=message):
         detector.anomaly_score(big)
 
 

@@ -92,9 +92,6 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
             n, mean, scatter = accumulate_moments(cube.reshape(-1, cube.shape[-1]), n, mean,
                                                   scatter, self._BLOCK)
         covariance = scatter / max(n - 1, 1)
-        if not np.all(np.isfinite(covariance)):
-            raise ValueError(f"{type(self).__name__}: the band covariance of the training "
-                             "pixels overflows float64; rescale the data before fitting.")
         n_components = min(self.n_components, covariance.shape[0], n)
         self.mean_ = mean
         # Eigenvectors of the band covariance (bands x bands, whatever the pixel count).

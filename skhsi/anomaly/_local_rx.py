@@ -52,6 +52,16 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         Principal axes of the training pixels.
     explained_variance_ : ndarray of shape (n_components_,)
     n_components_ : int
+    background_center_ : ndarray of shape (n_components_,)
+        Median of each component over the training pixels, in training
+        standard deviations: the rings' statistics are computed around it.
+    background_bound_ : ndarray of shape (n_components_,)
+        ``1e4`` times the 99th percentile of each component's distance from
+        ``background_center_``: values beyond it count as the bound in the
+        rings' statistics (a pixel's own value is used as it is). With both,
+        one extreme pixel (which moves the mean and the principal axes) cannot
+        cancel the running sums of the box filters: the scores are the
+        dual-window RX distances all the same.
     offset_ : float
     n_features_in_ : int
 
@@ -92,18 +102,33 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         """The outer window's half-side: the ring is all a pixel is compared with."""
         return SpatialReach(self.outer_window // 2)
 
+    def _fit_scores(self, features):
+        scale = self._component_scale()
+        step = max(1, sum(f.shape[0] * f.shape[1] for f in features) // 1_000_000)
+        sample = np.concatenate([f.reshape(-1, f.shape[-1])[::step] / scale
+                                 for f in features])  # at most ~1e6 pixels
+        self.background_center_ = np.median(sample, axis=0)
+        typical = np.percentile(np.abs(sample - self.background_center_), 99, axis=0)
+        self.background_bound_ = _BOUND * np.where(typical > 0, typical, 1.0)
+        return super()._fit_scores(features)
+
     def _score_features(self, components):
         return local_rx(components, self.inner_window, self.outer_window, self.reg,
-                        scale=self._component_scale())
+                        scale=self._component_scale(),
+                        center=getattr(self, "background_center_", None),
+                        bound=getattr(self, "background_bound_", None))
 
 
-def local_rx(z, inner_window, outer_window, reg, *, scale=None, rows_per_strip=64):
+def local_rx(z, inner_window, outer_window, reg, *, scale=None, center=None, bound=None,
+             rows_per_strip=64):
     """Dual-window RX scores of a cube of components ``(H, W, K)``; see :class:`LocalRXDetector`.
 
     The cube is processed in strips of ``rows_per_strip`` rows (plus the
     outer window's margin, reflected at the borders), each converted to
-    float64 and divided by ``scale`` (per component) on its own, so memory
-    grows with the width, not the area. A pixel's score depends on the
+    float64, divided by ``scale`` and shifted by ``-center`` (per component)
+    on its own, so memory grows with the width, not the area. Values beyond
+    ``bound`` (per component, after the shift) count as the bound in the
+    rings' statistics. A pixel's score depends on the
     pixels within ``outer_window // 2`` of it alone.
     """
     z = np.asarray(z)
@@ -117,15 +142,28 @@ def local_rx(z, inner_window, outer_window, reg, *, scale=None, rows_per_strip=6
         strip = np.asarray(z[rows[top:bottom + 2 * margin]], dtype=np.float64)
         if scale is not None:
             strip /= scale
+        if center is not None:
+            strip -= center
         strip = np.pad(strip, ((0, 0), (margin, margin), (0, 0)), mode="symmetric")
-        scores = _ring_distance(strip, inner_window, outer_window, reg)
+        scores = _ring_distance(strip, inner_window, outer_window, reg, bound=bound)
         out[top:bottom] = scores[margin:margin + bottom - top, margin:margin + width]
     return out
 
 
-def _ring_distance(z, inner_window, outer_window, reg):
-    """Mahalanobis distance of every pixel of ``z`` to its ring (valid away from the edges)."""
+#: Scaled values beyond this many times a component's typical magnitude count as the
+#: bound in the rings' statistics: box filters keep running sums, and one value 1e15
+#: times the others would cancel every later window's second moments in float64.
+_BOUND = 1e4
+
+
+def _ring_distance(z, inner_window, outer_window, reg, *, bound=None):
+    """Mahalanobis distance of every pixel of ``z`` to its ring (valid away from the edges).
+
+    With ``bound`` (per component), the rings' mean and covariance are computed from
+    ``z`` clipped to ``[-bound, bound]``; each pixel's own values are used as they are.
+    """
     height, width, k = z.shape
+    background = z if bound is None else np.clip(z, -bound, bound)
     n_inner, n_outer = inner_window ** 2, outer_window ** 2
     n_ring = n_outer - n_inner
 
@@ -133,8 +171,9 @@ def _ring_distance(z, inner_window, outer_window, reg):
         return (box_mean(values, outer_window // 2) * n_outer
                 - box_mean(values, inner_window // 2) * n_inner) / n_ring
 
-    mean = ring_mean(z)
-    second = ring_mean((z[..., :, None] * z[..., None, :]).reshape(height, width, k * k))
+    mean = ring_mean(background)
+    second = ring_mean((background[..., :, None] * background[..., None, :])
+                       .reshape(height, width, k * k))
     cov = second.reshape(height, width, k, k) - mean[..., :, None] * mean[..., None, :]
     ridge = reg * np.maximum(np.trace(cov, axis1=2, axis2=3) / k, np.finfo(float).tiny)
     cov += ridge[..., None, None] * np.eye(k)

@@ -12,6 +12,7 @@ import copy
 import numpy as np
 import torch
 
+from .._checks import check_finite_values
 from ._runtime import _module_device, as_numpy, as_tensor, autocast, resolve_device
 
 __all__ = ["PatchSamples", "apply_patch_module", "patch_windows"]
@@ -21,9 +22,7 @@ def patch_windows(cube, size):
     """A view ``(H, W, size, size, C)`` of the windows centred on every pixel of ``cube``."""
     r = size // 2
     mode = "reflect" if min(cube.shape[:2]) > r else "edge"
-    values = np.asarray(cube, dtype=np.float32)
-    if not np.isfinite(values).all():
-        raise ValueError("Input contains NaN or infinity; skhsi scores finite values only.")
+    values = np.asarray(check_finite_values(cube, "the cube"), dtype=np.float32)
     padded = np.pad(values, ((r, r), (r, r), (0, 0)), mode=mode)
     view = np.lib.stride_tricks.sliding_window_view(padded, (size, size), axis=(0, 1))
     return view.transpose(0, 1, 3, 4, 2)  # (H, W, k, k, C)

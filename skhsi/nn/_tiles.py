@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from .._checks import check_finite_values
 from .._files import release_pages
 from ._runtime import _module_device, as_numpy, as_tensor, autocast, resolve_device
 
@@ -144,10 +145,6 @@ def _read(cube, rows, cols):
     """``cube[rows][:, cols]`` reading one contiguous slab of a (memory-mapped) cube."""
     r_lo, r_hi = rows.min(), rows.max() + 1
     c_lo, c_hi = cols.min(), cols.max() + 1
-    slab = np.asarray(cube[r_lo:r_hi, c_lo:c_hi], dtype=np.float32)
-    if not np.isfinite(slab).all():
-        raise ValueError(
-            f"Input contains NaN or infinity (rows {r_lo}-{r_hi - 1}, columns "
-            f"{c_lo}-{c_hi - 1}); skhsi scores finite values only."
-        )
-    return slab[rows - r_lo][:, cols - c_lo]
+    slab = np.asarray(cube[r_lo:r_hi, c_lo:c_hi])
+    check_finite_values(slab, f"rows {r_lo}-{r_hi - 1}, columns {c_lo}-{c_hi - 1}")
+    return slab.astype(np.float32, copy=False)[rows - r_lo][:, cols - c_lo]

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._checks import check_finite_values
+
 __all__ = ["CubeInputMixin", "CubeMixin"]
 
 
@@ -39,6 +41,7 @@ class CubeInputMixin:
         for i, cube in enumerate(arr if batched else [arr]):
             pixels = validate_data(self, np.asarray(cube).reshape(-1, cube.shape[-1]),
                                    reset=reset and i == 0, dtype=[np.float64, np.float32])
+            check_finite_values(pixels, type(self).__name__)
             cubes.append(pixels.reshape(cube.shape[:2] + (pixels.shape[1],)))
         return cubes, batched
 
