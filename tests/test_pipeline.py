@@ -167,7 +167,7 @@ def test_every_node_with_weights_takes_weight_penalties(cube):
     def squared_norm(module):
         return sum(float((p.detach() ** 2).sum()) for p in module.parameters() if p.ndim > 1)
 
-    y = (cube[..., 0] > 0).astype(int)
+    y = (cube[..., 0] > 0).astype(int) + 1  # a label map: classes 1 and 2
     for cls, params in ((DeepSVDD, SMALL), (SpectralMLPClassifier, dict(hidden=8, device="cpu",
                                                                        random_state=0))):
         plain = cls(max_epochs=10, **params).fit(cube, y)

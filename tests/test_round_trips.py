@@ -89,7 +89,7 @@ def _fitted(name, cls, params, cube):
         return estimator.fit(cube[..., 0]), cube[..., 0]
     if name == "RecallThresholdDecider":
         return estimator.fit(cube[..., 0], cube[..., 0] > 0), cube[..., 0]
-    y = (cube[..., 0] > 0).astype(int)
+    y = (cube[..., 0] > 0).astype(int) + 1  # a label map: classes 1 and 2
     return estimator.fit(cube, y), cube
 
 

@@ -112,10 +112,10 @@ def test_labels_given_as_a_dataarray_are_aligned_with_the_cube(scene):
     from skhsi.classification import SpectralMLPClassifier
 
     da = _labelled(scene)
-    labels = xr.DataArray(scene.mask.astype(int), dims=("y", "x")).transpose("x", "y")
+    labels = xr.DataArray(scene.mask.astype(int) + 1, dims=("y", "x")).transpose("x", "y")
     params = dict(hidden=8, max_epochs=3, device="cpu", random_state=0)
     labelled = SpectralMLPClassifier(**params).fit(da, labels)
-    plain = SpectralMLPClassifier(**params).fit(scene.cube, scene.mask.astype(int))
+    plain = SpectralMLPClassifier(**params).fit(scene.cube, scene.mask.astype(int) + 1)
     predicted = labelled.predict(da)
     assert predicted.dims == ("y", "x")
     np.testing.assert_array_equal(predicted.values, plain.predict(scene.cube))

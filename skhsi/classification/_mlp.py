@@ -9,11 +9,13 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._labels import (check_classes, check_label_map, class_weights, labelled_values,
+                       pixel_labels, unlabelled)
 from .._node import TorchNode
 from ..base import as_pixels, restore_shape
 from ..nn import LOSSES, SpectralMLP, apply_module, make_generator, make_loss
 from ..nn._layers import INITIALIZERS
-from ._targets import class_weights, pixel_labels
+from ..nn._patch_classifier import IGNORE_INDEX
 
 
 class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
@@ -30,9 +32,15 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     pixel. Standardised input (e.g.
     :class:`~skhsi.preprocessing.ZScoreNormalizerGlobal`) trains best.
 
-    Labels may be any values scikit-learn accepts for classification; they
-    are encoded as positions in ``classes_`` (the sorted unique labels, as
-    ``LabelEncoder`` does).
+    Labels follow skhsi's one convention: with a pixel table ``X``, ``y`` is
+    a vector and every value is a class, as in scikit-learn; with a cube
+    ``X``, ``y`` is a label map whose 0 (``""`` for strings) marks an
+    unlabelled pixel, as for :class:`PatchClassifier` and
+    :class:`UNetSegmenter`: unlabelled pixels are left out of ``classes_``,
+    the class weights and the loss (their spectra still reach the statistics
+    of the steps in front). Labels are encoded as positions in ``classes_``
+    (the sorted unique labels, as ``LabelEncoder`` does); at least two
+    classes are needed.
 
     Parameters
     ----------
@@ -94,8 +102,8 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     >>> import numpy as np
     >>> from skhsi.classification import SpectralMLPClassifier
     >>> rng = np.random.default_rng(0)
-    >>> labels = rng.integers(0, 2, size=(16, 16))
-    >>> cube = rng.normal(size=(16, 16, 6)) + 3.0 * labels[..., None]
+    >>> labels = rng.integers(1, 3, size=(16, 16))      # a label map: 0 would be unlabelled
+    >>> cube = rng.normal(size=(16, 16, 6)) + 3.0 * (labels == 2)[..., None]
     >>> clf = SpectralMLPClassifier(max_epochs=10, random_state=0, device="cpu")
     >>> clf.fit(cube, labels).predict(cube).shape
     (16, 16)
@@ -166,11 +174,19 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              "is None: it needs one label per pixel.")
-        return pixel_labels(y, leading_shape, n_samples)
+        labels = pixel_labels(y, leading_shape, n_samples)
+        # A map (y shaped like a cube's pixels): 0 marks unlabelled pixels.
+        self._label_map = leading_shape is not None and len(leading_shape) >= 2
+        if self._label_map:
+            check_label_map(labels, type(self).__name__)
+        return labels
 
     def _fit_statistics(self, pixels, labels):
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.class_weight_ = class_weights(self.class_weight, self.classes_, labels)
+        labelled = labelled_values(labels, type(self).__name__) if self._label_map \
+            else np.asarray(labels).reshape(-1)
+        self.classes_, counts = np.unique(labelled, return_counts=True)
+        check_classes(self.classes_, type(self).__name__)
+        self.class_weight_ = class_weights(self.class_weight, self.classes_, labelled)
         self._make_criterion()  # a loss that does not fit the classes fails before training
         self.module_ = self._build_module(make_generator(self._seeds[0]),
                                           log_prior=np.log(counts / counts.sum()))
@@ -187,20 +203,22 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
                            init=None if generator is None else self.init,
                            dropout=self.dropout, seed=seed).eval()
 
-    def _encode(self, labels):
+    def _encode(self, labels, label_map=False):
+        """Positions in ``classes_``; the unlabelled pixels of a label map are ignored."""
         labels = np.asarray(labels).reshape(-1)
+        free = unlabelled(labels) if label_map else np.zeros(labels.shape, bool)
         codes = np.searchsorted(self.classes_, labels)
         codes = np.clip(codes, 0, len(self.classes_) - 1)
-        unknown = self.classes_[codes] != labels
+        unknown = (self.classes_[codes] != labels) & ~free
         if unknown.any():
             raise ValueError(
                 f"y contains labels not seen in fit: {np.unique(labels[unknown])[:5]}; "
                 f"known classes are {self.classes_}."
             )
-        return codes.astype(np.int64)
+        return np.where(free, IGNORE_INDEX, codes).astype(np.int64)
 
     def _objective(self, y):
-        return self.module_, self._encode(y)
+        return self.module_, self._encode(y, getattr(self, "_label_map", False))
 
     def _make_criterion(self):
         if self.loss == "binary-cross-entropy" and len(self.classes_) != 2:
@@ -226,10 +244,12 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
             pixels, lead = self._validate_spectral(cube, reset=False)
         else:
             pixels = X_valid
-        codes = self._encode(pixel_labels(y_valid, lead, pixels.shape[0]))
+        codes = self._encode(pixel_labels(y_valid, lead, pixels.shape[0]),
+                             label_map=lead is not None and len(lead) >= 2)
+        labelled = codes != IGNORE_INDEX
 
         def accuracy(logits):
-            return float(np.mean(np.argmax(logits, axis=1) == codes))
+            return float(np.mean(np.argmax(logits, axis=1)[labelled] == codes[labelled]))
 
         return pixels, accuracy, "accuracy"
 
@@ -257,9 +277,24 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
         return restore_shape(self.classes_[np.argmax(logits, axis=1)], lead)
 
     def score(self, X, y, sample_weight=None):
-        """Accuracy over all pixels (``y`` with the leading shape of ``X``)."""
+        """Accuracy over the labelled pixels.
+
+        ``y`` has the leading shape of ``X``: a vector for a pixel table (every
+        pixel counts), a label map for a cube (0 = unlabelled, left out).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, C), (H, W, C) or (N, H, W, C)
+        y : array-like with the leading shape of ``X``
+        sample_weight : array-like with the leading shape of ``X`` or None
+
+        Returns
+        -------
+        float
+        """
         pred = np.asarray(self.predict(X)).reshape(-1)
         y = np.asarray(y).reshape(-1)
+        keep = ~unlabelled(y) if np.ndim(X) >= 3 else np.ones(y.shape, bool)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight).reshape(-1)
-        return accuracy_score(y, pred, sample_weight=sample_weight)
+            sample_weight = np.asarray(sample_weight).reshape(-1)[keep]
+        return accuracy_score(y[keep], pred[keep], sample_weight=sample_weight)

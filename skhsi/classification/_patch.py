@@ -29,20 +29,10 @@ from ..nn._patch_classifier import (
     init_conv3d,
 )
 from ..nn._runtime import global_rng_untouched
-from ._targets import class_weights
+from .._labels import (check_classes, check_label_map, class_weights, labelled_values,
+                       unlabelled)
 
-__all__ = ["PatchClassifier", "SpatialClassifierMixin", "unlabelled"]
-
-
-def unlabelled(values):
-    """Boolean mask of the unlabelled pixels: label 0 (numeric) or ``""`` (strings)."""
-    values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        return values == 0
-    if values.dtype.kind == "U":
-        return values == ""
-    return np.array([v == 0 or v == "" for v in values.ravel()],
-                    dtype=bool).reshape(values.shape)
+__all__ = ["PatchClassifier", "SpatialClassifierMixin"]
 
 
 class SpatialClassifierMixin(ClassifierMixin):
@@ -118,12 +108,10 @@ class SpatialClassifierMixin(ClassifierMixin):
         )
 
     def _labelled_values(self, maps):
-        values = np.concatenate([m.reshape(-1) for m in maps])
-        values = values[~unlabelled(values)]
-        if values.size == 0:
-            raise ValueError(
-                f"{type(self).__name__} needs labelled pixels: every pixel of y is 0, which "
-                "marks an unlabelled pixel.")
+        for m in maps:
+            check_label_map(m, type(self).__name__)
+        values = labelled_values(np.concatenate([m.reshape(-1) for m in maps]),
+                                 type(self).__name__)
         check_classification_targets(values)
         return values
 
@@ -152,6 +140,7 @@ class SpatialClassifierMixin(ClassifierMixin):
                              f"got {self.patch_size}.")
         labels = self._labelled_values(self._label_maps(cubes, y))
         self.classes_, counts = np.unique(labels, return_counts=True)
+        check_classes(self.classes_, type(self).__name__)
         self.class_weight_ = self._class_weights(labels)
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes])
         self.module_ = self._build_module(make_generator(self._seeds[0]))

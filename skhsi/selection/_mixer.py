@@ -15,9 +15,9 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._labels import pixel_labels
 from .._node import TorchNode
 from ..base import GLOBAL, SpatialReach, restore_shape
-from ..classification._targets import pixel_labels
 from ..nn import (
     ChannelMixer,
     MixerObjective,

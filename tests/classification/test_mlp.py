@@ -12,18 +12,19 @@ _FAST = dict(hidden=16, max_epochs=10, device="cpu", random_state=0)
 
 
 def _labelled_cube(seed=0, size=32, n_bands=30, informative=(4, 17, 25)):
-    """Three classes that differ only in three bands."""
+    """Three classes (labels 1, 2, 3: a label map's 0 is unlabelled) that differ only in
+    three bands."""
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, len(informative), size=(size, size))
+    labels = rng.integers(1, len(informative) + 1, size=(size, size))
     cube = rng.normal(size=(size, size, n_bands))
-    for c, band in enumerate(informative):
+    for c, band in enumerate(informative, start=1):
         cube[..., band] += 3.0 * (labels == c)
     return cube, labels
 
 
 def test_cube_gives_label_maps():
     cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
-    names = np.array(["grass", "road"])[labels]
+    names = np.array(["grass", "road"])[labels - 1]
     clf = SpectralMLPClassifier(**_FAST).fit(cube, names)
     assert list(clf.classes_) == ["grass", "road"]
     assert clf.predict(cube).shape == (16, 16)
@@ -183,3 +184,49 @@ def test_bad_loss_settings():
 ])
 def test_sklearn_checks_with_losses(estimator, check):
     check(estimator)
+
+
+# -- one label convention for every classifier -----------------------------------------
+
+
+def test_a_label_map_marks_unlabelled_pixels_with_0_and_a_vector_does_not():
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
+    partial = labels.copy()
+    partial[::2] = 0  # half the rows unlabelled
+    clf = SpectralMLPClassifier(**_FAST).fit(cube, partial)
+    assert list(clf.classes_) == [1, 2]
+    assert set(np.unique(clf.predict(cube))) <= {1, 2}
+    assert clf.score(cube, partial) == clf.score(cube[1::2], labels[1::2])
+    table = SpectralMLPClassifier(**_FAST).fit(cube.reshape(-1, 8), partial.ravel())
+    assert list(table.classes_) == [0, 1, 2]  # scikit-learn's semantics for a vector
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda labels: np.zeros_like(labels), "needs labelled pixels: every pixel of y is 0"),
+    (lambda labels: np.ones_like(labels), r"needs samples of at least 2 classes in the data, "
+                                          r"but the labelled pixels hold only 1 class\(es\)"),
+    (lambda labels: np.where(np.arange(labels.size).reshape(labels.shape) == 5, 3, 0),
+     r"needs samples of at least 2 classes.*only 1 class\(es\): \[np.int64\(3\)\]"),
+    (lambda labels: labels > 1, "y is a boolean map; in a label map 0 \\(False\\) marks an "
+                                "unlabelled pixel"),
+])
+@pytest.mark.parametrize("name", ["SpectralMLPClassifier", "PatchClassifier", "UNetSegmenter"])
+def test_every_classifier_refuses_maps_it_cannot_learn_from(name, make, message):
+    from skhsi import classification
+
+    cube, labels = _labelled_cube(size=16, n_bands=8, informative=(1, 5))
+    params = {"SpectralMLPClassifier": _FAST,
+              "PatchClassifier": dict(_FAST, patch_size=3, hidden=8),
+              "UNetSegmenter": dict(_FAST, hidden=4, n_levels=1, tile_size=16,
+                                    tiles_per_epoch=1)}[name]
+    with pytest.raises(ValueError, match=f"{name}: {message}" if "boolean" in message
+                       else f"{name} {message}"):
+        getattr(classification, name)(**params).fit(cube, make(labels))
+
+
+def test_a_pixel_table_needs_two_classes_and_may_have_boolean_labels():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SpectralMLPClassifier(**_FAST).fit(X, np.ones(40, int))
+    y = X[:, 0] > 0
+    assert list(SpectralMLPClassifier(**_FAST).fit(X, y).classes_) == [False, True]

@@ -171,6 +171,7 @@ def test_lists_of_cubes_and_label_maps():
 def test_too_small_images_are_a_clear_error():
     cube = np.random.default_rng(0).normal(size=(3, 3, 4))
     labels = np.ones((3, 3), dtype=int)
+    labels[0] = 2
     with pytest.raises(ValueError, match="too small for this network"):
         UNetSegmenter(**{**FAST, "n_levels": 2}).fit(cube, labels)
 

@@ -288,7 +288,7 @@ def test_a_trainable_encoder_is_pretrained_then_fine_tuned_with_the_head():
 
 
 def test_a_window_encoder_cannot_be_fine_tuned_with_a_pixel_head(cube):
-    labels = (cube[..., 0] > 0).astype(int)
+    labels = (cube[..., 0] > 0).astype(int) + 1  # a label map: classes 1 and 2
     pipe = Pipeline([("simclr", _small(patch_size=3, trainable=True)),
                      ("mlp", SpectralMLPClassifier(max_epochs=1, device="cpu"))])
     with pytest.raises(ValueError, match="trainable=True but sit in front"):
