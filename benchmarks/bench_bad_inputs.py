@@ -124,9 +124,11 @@ def variants(X):
         "-1e200": (_set(X, -1e200), None, r"\de\+\d+"),
         "constant": (np.ones_like(X), None, r"constant|all the same|vary"),
         "1 x 1": (X[:1, :1].copy(), None,
-                  r"\b1 x 1\b|1, 1|smaller|at least|too small|\b1 sample|n_samples=1"),
+                  r"\b1 x 1\b|1, 1|smaller than|at least \d+ x \d+|too small|\b1 sample|"
+                  r"n_samples=1|1 pixels|at least 2 classes"),
         "2 x 2": (X[:2, :2].copy(), None,
-                  r"\b2 x 2\b|2, 2|smaller|at least|too small|\b4 sample|n_samples=4"),
+                  r"\b2 x 2\b|2, 2|smaller than|at least \d+ x \d+|too small|\b4 sample|"
+                  r"n_samples=4|2 pixels|at least 2 classes"),
         "10 of 20 bands": (X, X[..., :10].copy(), r"10.*20|20.*10"),
         "int32": ((X * 100).astype(np.int32), None, r"int"),
         "bool": (X > np.median(X), None, r"bool"),

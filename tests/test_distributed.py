@@ -96,6 +96,7 @@ def _lazy_cube(n_rows, n_cols, block=(128, 700), n_bands=32):
     return da.map_blocks(generate, chunks=chunks, dtype=np.float32)
 
 
+@pytest.mark.slow  # 7 s: a local cluster and a cube larger than its memory
 def test_scores_a_cube_larger_than_the_cluster_memory(tmp_path):
     """0.68 GiB generated on two workers of 320 MiB each that may not spill or pause.
 

@@ -21,6 +21,7 @@ def strip(hydice):
     return hydice.cube[:40].astype(np.float32), hydice.mask[:40]
 
 
+@pytest.mark.slow  # 11 s: Deep SVDD trained on two real scenes
 def test_default_pipeline_beats_rx_on_both_scenes(hydice, sandiego):
     for scene in (hydice, sandiego):
         pipe = make_deep_svdd_pipeline(random_state=0, device="cpu").fit(scene.cube)

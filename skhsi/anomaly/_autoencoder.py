@@ -264,6 +264,14 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
     def _training_subset(self, X, y, seed):
         if not self.spatial:
             return self._sample_pixels(X).astype(np.float32), None
+        if self.blind_spot:
+            smallest = min(min(c.shape[:2]) for c in X)
+            if smallest < self.window:
+                raise ValueError(
+                    f"{type(self).__name__}(blind_spot=True) compares every pixel with its "
+                    f"{self.window} x {self.window} window, but a training cube is only "
+                    f"{smallest} pixels on its smallest side: the cube is smaller than the "
+                    "window; give larger cubes or a smaller window.")
         side = tile_size_for(X, self.tile_size, self.module_.size_multiple)
         return ImageTiles(X, tile=side, n_tiles=self.tiles_per_epoch, augment=self.augment,
                           seed=seed), None

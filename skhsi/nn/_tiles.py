@@ -82,7 +82,9 @@ class ImageTiles(torch.utils.data.Dataset):
             tile = np.rot90(tile, k=int(rng.integers(4)), axes=(0, 1))
             if rng.random() < 0.5:
                 tile = tile[:, ::-1]
-        return torch.from_numpy(np.ascontiguousarray(tile)), 0
+        # A copy, not ascontiguousarray: a flipped axis of length 1 keeps its negative
+        # stride in a "contiguous" view, which torch refuses.
+        return torch.from_numpy(tile.copy(order="C")), 0
 
 
 class TileEpoch(Callback):

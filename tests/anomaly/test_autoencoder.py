@@ -195,3 +195,13 @@ def test_nan_in_a_scored_cube_is_a_clear_error(scene):
         det.anomaly_score(bad)
     with pytest.raises(ValueError, match="real numeric"):
         det.anomaly_score(scene.cube.astype(complex))
+
+
+@pytest.mark.parametrize("side", [1, 3])
+def test_a_cube_smaller_than_the_blind_spot_window_is_a_clear_error(side):
+    cube = np.random.default_rng(0).random((side, 9, 4))
+    with pytest.raises(ValueError, match=f"AutoencoderDetector\\(blind_spot=True\\) compares "
+                                         f"every pixel with its 5 x 5 window, but a training "
+                                         f"cube is only {side} pixels on its smallest side"):
+        AutoencoderDetector(spatial=True, blind_spot=True, window=5, max_epochs=1,
+                            device="cpu").fit(cube)
