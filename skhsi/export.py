@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._files import atomic_write
+from .base import spatial_reach
 
 __all__ = ["to_onnx"]
 
@@ -237,7 +238,9 @@ def _pixel_standardize(step):
 
 
 def _trainable_pca(step):
-    divisor = step._whitening_scale() if step.whiten else None
+    from .decomposition._pca import whitening_scale
+
+    divisor = whitening_scale(step.explained_variance_, step.eps) if step.whiten else None
     return ("project", {"mean": step.mean_, "components": step.components_,
                         "divisor": divisor}), "transform"
 
@@ -248,13 +251,17 @@ def _mixer(step):
 
 
 def _rx(step):
-    return ("mahalanobis", {"location": step.location_, "whitener": step._whitener}), "score"
+    from .anomaly._rx import whitener
+
+    check_is_fitted(step)
+    return ("mahalanobis", {"location": step.location_,
+                            "whitener": whitener(step.covariance_)}), "score"
 
 
 def _network(step):
     check_is_fitted(step, "offset_")
     if step.sample_layout == "image":
-        halo, multiple, _ = step._spatial_reach()
+        halo, multiple, _ = spatial_reach(step)
         return ("image_network", {"module": step.module_, "halo": halo,
                                   "multiple": multiple}), "score"
     return ("network", {"module": step.module_}), "score"

@@ -429,7 +429,12 @@ def _check_feature_count(estimator):
 
 
 def _check_usable(estimator):
-    """Score a few zero pixels: state of the wrong shape or kind fails here, not later."""
+    """Score a few zero pixels: state of the wrong shape or kind fails here, not later.
+
+    The probe is a 4 x 4 cube for estimators whose tags take cubes only
+    (``input_tags.two_d_array`` false; a pipeline with any such step), else
+    four pixels.
+    """
     n_features = getattr(estimator, "n_features_in_", None)
     if n_features is None:
         first = estimator.steps[0][1] if hasattr(estimator, "steps") else None
@@ -438,23 +443,25 @@ def _check_usable(estimator):
                         if hasattr(estimator, m)), None)
     if n_features is None or method_name is None:
         return
-    method = getattr(estimator, method_name)
-    for probe in (np.zeros((4, 4, int(n_features))), np.zeros((4, int(n_features)))):
-        try:
-            out = method(probe)
-        except ValueError as exc:
-            if "works on images" in str(exc) or "expects anomaly scores" in str(exc):
-                continue
-            raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
-                             f"together: {exc}") from exc
-        except Exception as exc:
-            raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
-                             f"together ({type(exc).__name__}: {exc}).") from exc
-        values = np.asarray(out)
-        if values.dtype.kind in "fc" and not np.isfinite(values).all():
-            raise ValueError(f"the saved state of {type(estimator).__name__} gives non-finite "
-                             f"values from its {method_name} of zero pixels.")
-        return
+    from sklearn.utils import get_tags
+
+    def steps(est):  # a pipeline needs cubes when any of its steps does
+        return [s for _, step in est.steps for s in steps(step)] if hasattr(est, "steps") \
+            else [est]
+
+    cubes_only = any(not get_tags(step).input_tags.two_d_array for step in steps(estimator))
+    probe = np.zeros((4, 4, int(n_features)) if cubes_only else (4, int(n_features)))
+    try:
+        values = np.asarray(getattr(estimator, method_name)(probe))
+    except ValueError as exc:
+        raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
+                         f"together: {exc}") from exc
+    except Exception as exc:
+        raise ValueError(f"the saved state of {type(estimator).__name__} does not fit "
+                         f"together ({type(exc).__name__}: {exc}).") from exc
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        raise ValueError(f"the saved state of {type(estimator).__name__} gives non-finite "
+                         f"values from its {method_name} of zero pixels.")
 
 
 def _module_attribute(estimator):

@@ -1,8 +1,8 @@
 """scikit-learn's estimator checks over every public estimator."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
+import pytest
 from sklearn.ensemble import IsolationForest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhsi.anomaly import (
     AttributeFilterDetector,
@@ -71,9 +71,12 @@ _FLOAT32_ROWS = ("float32 matrix products differ in the last bits with the numbe
                  "(BLAS blocking); differences are ~1e-6 relative")
 _WHOLE_IMAGE = ("the pixels are decomposed as one image, so a pixel's score depends on the "
                 "other pixels scored with it, as for every scene-background model")
+#: Checks that fail on some machines and pass on others (float32 BLAS blocking): they run,
+#: and a failure is an expected failure, but a pass is no surprise (xfail_strict is on).
+_MACHINE_DEPENDENT = {"AutoencoderDetector": {"check_methods_subset_invariance"},
+                      "VAEDetector": {"check_methods_subset_invariance"},
+                      "DeepSVDD": {"check_methods_subset_invariance"}}
 _EXPECTED = {
-    "AutoencoderDetector": {"check_methods_subset_invariance": _FLOAT32_ROWS},
-    "VAEDetector": {"check_methods_subset_invariance": _FLOAT32_ROWS},
     "QuantileBinaryDecider": {
         "check_n_features_in_after_fitting": _ANY_WIDTH,
         "check_transformer_general": _ANY_WIDTH,
@@ -84,7 +87,6 @@ _EXPECTED = {
             "pixels gets another threshold"
         ),
     },
-    "DeepSVDD": {"check_methods_subset_invariance": _FLOAT32_ROWS},
     "LowRankSparseDetector": {"check_methods_subset_invariance": _WHOLE_IMAGE},
 }
 
@@ -104,9 +106,23 @@ def _expected_failed_checks(estimator):
     return _EXPECTED.get(type(estimator).__name__, {})
 
 
+def run_check(estimator, check, machine_dependent, reason=_FLOAT32_ROWS):
+    """Run one scikit-learn check; one named in ``machine_dependent`` may fail as expected."""
+    function = check
+    while hasattr(function, "func"):  # partials, possibly nested
+        function = function.func
+    name = function.__name__
+    try:
+        check(estimator)
+    except AssertionError:
+        if name in machine_dependent:
+            pytest.xfail(reason)
+        raise
+
+
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
-    check(estimator)
+    run_check(estimator, check, _MACHINE_DEPENDENT.get(type(estimator).__name__, ()))
 
 
 def test_fitting_leaves_global_rngs_alone():

@@ -18,6 +18,11 @@ from ..base import as_pixels, restore_shape
 from ..nn import BestReconstruction, PCAProjection, ReconstructionOrthogonalityLoss, as_numpy
 
 
+def whitening_scale(explained_variance, eps):
+    """What whitened components are divided by: ``sqrt(max(variance, eps))``."""
+    return np.sqrt(np.maximum(explained_variance, eps))
+
+
 class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                    BaseEstimator):
     """Principal component analysis per pixel, optionally fine-tuned by gradient.
@@ -234,7 +239,7 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return [("best_reconstruction", BestReconstruction())]
 
     def _whitening_scale(self):
-        return np.sqrt(np.maximum(self.explained_variance_, self.eps))
+        return whitening_scale(self.explained_variance_, self.eps)
 
     def _as_module(self):
         check_is_fitted(self)

@@ -262,3 +262,26 @@ def _is_memmapped(arr):
             return True
         base = getattr(base, "base", None)
     return False
+
+
+#: What skhsi reads masks from (named in mask errors).
+_FORMATS = ".npy (numpy), .png (an image, non-zero = anomaly), .mat (a 2-D variable) or ENVI"
+
+
+def _as_mask(values, where, shape):
+    """A boolean mask of ``shape`` from ``values``, or a ``ValueError`` naming ``where``."""
+    if values.ndim != 2:
+        raise ValueError(f"{where}: a mask must be 2-D (H, W); got shape {values.shape}. "
+                         f"Masks are read from {_FORMATS}.")
+    if shape is not None and values.shape != tuple(shape):
+        raise ValueError(f"{where}: the mask must have the cube's spatial shape: expected "
+                         f"{tuple(shape)}, got {values.shape}.")
+    if values.dtype != bool:
+        found = np.unique(values)
+        if not np.all(np.isin(found, (0, 1))):
+            raise ValueError(
+                f"{where}: a mask must be boolean or hold only 0 and 1 (1 = anomaly); got "
+                f"the values {found[:6].tolist()}{' ...' if found.size > 6 else ''}. A "
+                "label map needs converting first, e.g. mask = labels == k."
+            )
+    return values.astype(bool)

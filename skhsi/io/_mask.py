@@ -4,9 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._image import _FORMATS, _as_mask
+
 __all__ = ["read_mask"]
 
-_FORMATS = ".npy (numpy), .png (an image, non-zero = anomaly), .mat (a 2-D variable) or ENVI"
 
 
 def read_mask(path, *, key=None, shape=None):
@@ -93,21 +94,3 @@ def _mat_variable(path, key):
         raise ValueError(f"{path}: no numeric variable {key!r} for the mask; numeric "
                          f"variables found: {_listing(shapes)}.")
     return reader.load([key])[key], key
-
-
-def _as_mask(values, where, shape):
-    if values.ndim != 2:
-        raise ValueError(f"{where}: a mask must be 2-D (H, W); got shape {values.shape}. "
-                         f"Masks are read from {_FORMATS}.")
-    if shape is not None and values.shape != tuple(shape):
-        raise ValueError(f"{where}: the mask must have the cube's spatial shape: expected "
-                         f"{tuple(shape)}, got {values.shape}.")
-    if values.dtype != bool:
-        found = np.unique(values)
-        if not np.all(np.isin(found, (0, 1))):
-            raise ValueError(
-                f"{where}: a mask must be boolean or hold only 0 and 1 (1 = anomaly); got "
-                f"the values {found[:6].tolist()}{' ...' if found.size > 6 else ''}. A "
-                "label map needs converting first, e.g. mask = labels == k."
-            )
-    return values.astype(bool)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ._envi_header import _wavelength_scale
-from ._image import SpectralImage
+from ._image import SpectralImage, _as_mask
 
 __all__ = ["read_mat"]
 
@@ -194,8 +194,6 @@ def read_mat(path, *, cube_key=None, mask_key=None):
     cube = arrays[cube_name]
     mask = None
     if mask_name is not None:
-        from ._mask import _as_mask
-
         mask = _as_mask(np.asarray(arrays[mask_name]), f"{path}, variable {mask_name!r}",
                         cube.shape[:2])
     wavelengths, units_used = None, None
