@@ -140,3 +140,22 @@ def test_fitting_leaves_global_rngs_alone():
         clone(estimator).set_params(random_state=0).fit(X, y)
         assert torch.equal(torch.random.get_rng_state(), torch_state), estimator
         assert np.array_equal(np.random.get_state()[1], numpy_state), estimator
+
+
+#: Estimators that take pixel tables but run scikit-learn's checks elsewhere, and where.
+_CHECKED_ELSEWHERE = {
+    "SimCLREncoder": "tests/representation/test_simclr.py (both encoders)",
+    "RecallThresholdDecider": "tests/test_cube_checks.py (it needs score maps and a mask)",
+}
+
+
+def test_every_estimator_that_takes_pixel_tables_runs_the_checks():
+    from sklearn.utils import get_tags
+
+    from .test_reach import CASES
+
+    pixel_tables = {name for name, ests in CASES.items()
+                    if get_tags(ests[0]).input_tags.two_d_array}
+    checked = {type(e).__name__ for e in ESTIMATORS} | set(_CHECKED_ELSEWHERE)
+    assert pixel_tables <= checked, sorted(pixel_tables - checked)
+

@@ -39,6 +39,7 @@ def test_batch_of_cubes(fitted, real):
     batch = np.stack([real[:50], real[50:]])
     lazy = map_blocks(fitted.anomaly_score, da.from_array(batch, chunks=(1, 25, 40, 200)))
     assert lazy.compute().shape == (2, 50, 80)
+    np.testing.assert_allclose(lazy.compute(), fitted.anomaly_score(batch), rtol=1e-10)
 
 
 def test_errors(fitted, real):
