@@ -296,8 +296,24 @@ class TorchNode(ModuleStepMixin, SpectralMixin):
         return None
 
     def _finish_fit(self, X):
-        """After training: statistics that depend on the trained weights."""
+        """After training: statistics that depend on the trained weights (by default, the
+        attributes that mirror them, :meth:`_sync`)."""
+        self._sync()
         return self
+
+    def _restore(self):
+        """After :func:`skhsi.persistence.load_weights`: the attributes that mirror the
+        loaded weights."""
+        self._sync()
+        return self
+
+    def _sync(self):
+        """Set the public attributes that mirror the module's weights (none by default)."""
+
+    def _as_module(self):
+        """The node's own trained module (nodes that build a new one override this)."""
+        check_is_fitted(self)
+        return self.module_
 
     # -- phase 2 ---------------------------------------------------------------------
     def _device(self):

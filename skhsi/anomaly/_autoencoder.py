@@ -311,9 +311,6 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
         cubes, kind = self._validate_images(X, reset=False)
         return self._images_back(self._scores_of(cubes), kind)
 
-    def _as_module(self):
-        check_is_fitted(self)
-        return self.module_
 
 
 class VAEDetector(AutoencoderDetector):

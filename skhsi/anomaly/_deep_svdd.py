@@ -264,6 +264,3 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
         check_is_fitted(self, "offset_")
         return self._distances(pixels)
 
-    def _as_module(self):
-        check_is_fitted(self)
-        return self.module_

@@ -211,14 +211,6 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
     def _make_criterion(self):
         return ConcreteLoss(self.distinctness)
 
-    def _finish_fit(self, pixels):
-        self._sync()
-        return self
-
-    def _restore(self):
-        self._sync()
-        return self
-
     def _sync(self):
         wavelengths = getattr(self, "wavelengths_in_", None)
         if wavelengths is None and self.wavelengths is not None:  # files without it

@@ -245,14 +245,6 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
             return PixelCrossEntropy()
         return ReconstructionLoss()
 
-    def _finish_fit(self, pixels):
-        self._sync()
-        return self
-
-    def _restore(self):
-        self._sync()
-        return self
-
     def _sync(self):
         self.weights_ = [as_numpy(layer.weight).astype(np.float64)
                          for layer in self.module_.layers]
