@@ -1,5 +1,5 @@
 """The docstrings are the one list of each estimator's parameters and fitted attributes:
-every public estimator documents exactly its constructor's parameters, ``fit`` sets no
+every public estimator documents exactly its constructor's parameters, each described, ``fit`` sets no
 public attribute its ``Attributes`` section does not list (model files rely on that list),
 and every public name of a subpackage is in the API reference."""
 
@@ -23,6 +23,7 @@ def _documented_parameters(cls):
     docscrape = pytest.importorskip("numpydoc.docscrape")
     names = []
     for entry in docscrape.ClassDoc(cls)["Parameters"]:
+        assert entry.desc, f"{cls.__name__}: parameter {entry.name!r} has no description"
         names += [name.strip() for name in entry.name.split(",")]
     return names
 

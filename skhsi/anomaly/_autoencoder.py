@@ -56,6 +56,8 @@ class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
     Parameters
     ----------
     spatial : bool, default=False
+        ``False``: a per-pixel (spectral) autoencoder; ``True``: a convolutional
+        one over tiles of the cube.
     blind_spot : bool, default=False
         Needs ``spatial=True``.
     window : int, default=7
@@ -68,6 +70,7 @@ class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
         Hidden layers on each side (levels of pooling for the spatial network,
         1 x 1 layers after the masked convolution for the blind spot).
     latent_dim : int, default=8
+        Width of the code (the bottleneck).
     upsampling : {"bilinear", "transposed"}, default="bilinear"
         Of the spatial network's decoder.
     attention : {None, "se", "eca", "cbam"}, default=None
@@ -75,17 +78,21 @@ class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
         dense and the blind-spot networks; ``"cbam"`` looks sideways and is
         refused with the blind spot).
     init : {"glorot", "he"}, default="glorot"
+        Weight initialiser of the layers (by name).
     dropout : float in [0, 1), default=0.0
+        Dropout probability between layers during training.
     l1, l2 : float, default=0.0
         Penalties on the weights; both together give the elastic net.
     tile_size : int, default=32
         Side of the random training tiles and of the inference tiles (spatial).
     tiles_per_epoch : int, default=64
+        Random training tiles drawn per epoch.
     augment : bool, default=True
         Random flips and 90 degree rotations of the training tiles.
     max_samples : int or None, default=65536
         Pixels phase 1's statistics (and, spectral, phase 2) use at most.
     contamination : float in (0, 0.5], default=0.01
+        Fraction of training pixels flagged by ``predict``; sets ``offset_``.
     batch_size : int or None, default=None
         Samples per gradient step and per inference chunk: pixels for the
         spectral network (``None``: 1024), tiles for the spatial ones
@@ -326,6 +333,8 @@ class VAEDetector(AutoencoderDetector):
     Parameters
     ----------
     beta : float > 0, default=1.0
+        Weight of the KL term (``beta=1``: the plain VAE; larger: a more
+        disentangled, blurrier code).
     score_type : {"reconstruction", "latent", "both"}, default="reconstruction"
         The anomaly score: the reconstruction error of ``mu``'s decoding, the
         KL term of the pixel's code, or their sum (error + ``beta`` KL).

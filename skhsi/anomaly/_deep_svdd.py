@@ -66,10 +66,13 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
     max_epochs : int, default=20
         Epochs of phase 2; 0 for the statistical initialisation only.
     lr : float, default=1e-3
+        Learning rate of phase 2's optimizer.
     batch_size : int, default=1024
         Training batch size, and the chunk size of inference.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Phase 2's optimizer, by name or as a torch optimizer class.
     weight_decay : float, default=1e-6
+        Weight decay passed to the optimizer.
     l1, l2 : float, default=0.0
         Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None

@@ -278,6 +278,7 @@ class PatchClassifier(SpatialClassifierMixin, TorchNode, BaseEstimator):
         An attention block after each 3 x 3 block, pooling over the window.
     loss : {"cross-entropy", "binary-cross-entropy", "focal", "dice", \
 "cross-entropy+dice", "focal+dice"}, default="cross-entropy"
+        Training loss by name (one of ``skhsi.nn.LOSSES``).
     gamma : float, default=2.0
         Focusing exponent of the focal losses.
     alpha : float, array-like or None, default=None
@@ -292,7 +293,9 @@ class PatchClassifier(SpatialClassifierMixin, TorchNode, BaseEstimator):
         that standard deviation, a random brightness factor of that spread,
         and the probability of dropping a band (``0``: none).
     dropout : float in [0, 1), default=0.2
+        Dropout probability between layers during training.
     init : {"glorot", "he"}, default="he"
+        Weight initialiser of the layers (by name).
     windows_per_epoch : int, default=256
         The least number of windows in an epoch: with fewer labelled pixels
         their windows are repeated (each as often as the others, give or take
@@ -309,7 +312,9 @@ class PatchClassifier(SpatialClassifierMixin, TorchNode, BaseEstimator):
         compilation is not available it trains without, with a
         ``RuntimeWarning``. ``compiled_`` says whether it was used.
     max_epochs : int, default=40
+        Epochs of phase 2 (0: phase 1 only).
     lr : float, default=1e-3
+        Learning rate of phase 2's optimizer.
     batch_size : int, default=64
         Windows per gradient step; inference reads ``max(batch_size, 1024)``
         windows at a time.

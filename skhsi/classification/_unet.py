@@ -45,7 +45,9 @@ class UNetSegmenter(SpatialClassifierMixin, TorchNode, BaseEstimator):
     n_levels : int, default=2
         Pooling steps of the encoder.
     upsampling : {"bilinear", "transposed"}, default="bilinear"
+        How the decoder doubles the resolution.
     deep_supervision : bool, default=False
+        Add a loss on every decoder level, not only the last.
     attention : {None, "se", "eca", "cbam"}, default=None
         An attention block after each encoder level, pooling over a 7 x 7
         window around each pixel (so tiles predict as the whole image).
@@ -54,11 +56,15 @@ jitter_band_dropout, init, gradient_checkpointing, compile
         As for :class:`PatchClassifier`; gradient checkpointing applies to the
         encoder blocks and the bottleneck.
     dropout : float in [0, 1), default=0.2
+        Dropout probability between layers during training.
     tile_size : int, default=64
         Side of the training tiles and of the kept centre of inference tiles.
     tiles_per_epoch : int, default=16
+        Random training tiles drawn per epoch.
     max_epochs : int, default=50
+        Epochs of phase 2 (0: phase 1 only).
     lr : float, default=1e-3
+        Learning rate of phase 2's optimizer.
     batch_size : int, default=4
         Tiles per gradient step.
     optimizer, weight_decay, l1, l2, patience, lr_schedule, callbacks, \

@@ -60,6 +60,9 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
     n_bands : int, default=10
         Number of bands to keep (not used by ``"rgb"``).
     strategy : {"uniform", "regions", "rgb", "pca-loading"}, default="uniform"
+        How the bands are chosen: evenly spaced, spread over spectral regions,
+        the bands nearest red, green and blue, or the largest principal-
+        component loadings.
     wavelengths : array-like of shape (n_features,) or None, default=None
         Centre wavelength of every band in nm, strictly increasing. Needed by
         ``"regions"`` and ``"rgb"``; when given, the kept wavelengths are

@@ -82,7 +82,9 @@ class SimCLREncoder(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     hidden : int, default=64
         Token width of the transformer (a multiple of ``n_heads``).
     n_layers : int, default=2
+        Transformer encoder layers.
     n_heads : int, default=4
+        Attention heads per layer (``hidden`` must be a multiple).
     band_group : int, default=8
         Bands per token of a spectrum (not used with ``patch_size``).
     projection_dim : int, default=32
@@ -95,6 +97,7 @@ class SimCLREncoder(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin
         Smallest side of a window's random crop, as a fraction of
         ``patch_size``; 1 disables crops.
     band_sampling : {"uniform", "regions", "rgb", "pca-loading"} or None, default=None
+        How a view drops bands: none, evenly, or at random.
     n_sampled_bands : int, default=10
         Bands a band-sampled view keeps (ignored by ``"rgb"``, which keeps 3);
         with ``progressive_bands=True``, the count of the first epoch.
@@ -131,19 +134,36 @@ class SimCLREncoder(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     max_epochs : int, default=20
         Pretraining epochs; 0 keeps the random initialisation.
     lr : float, default=1e-3
+        Learning rate of phase 2's optimizer.
     batch_size : int, default=256
         Samples per training batch (``2 * batch_size`` views) and per
         inference chunk.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Phase 2's optimizer, by name or as a torch optimizer class.
     weight_decay : float, default=0.0
+        Weight decay passed to the optimizer.
     l1, l2 : float, default=0.0
+        Penalties on the weights added to the training loss (both: the elastic
+        net).
     patience : int or None, default=None
+        Stop phase 2 after this many epochs without improvement (``None``:
+        never).
     lr_schedule : {"plateau"} or None, default=None
+        ``"plateau"``: reduce the learning rate when the loss stops improving.
     callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks for phase 2 (``None``: none); not saved by
+        weights-only files.
     tensorboard_dir : str, path or None, default=None
+        Where to write TensorBoard logs of phase 2 (``None``: none); needs the
+        tensorboard extra.
     verbose : int, default=0
+        Print skorch's epoch table (1) or nothing (0).
     device : str, default="auto"
+        Where training and inference run; ``"auto"`` picks CUDA when available.
+        The fitted model is kept on the CPU, so it loads anywhere.
     precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of training: ``"bfloat16"`` trains under autocast (CUDA, or
+        the CPU where supported).
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the views and the order of training samples.
 

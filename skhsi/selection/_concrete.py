@@ -79,16 +79,29 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
         the batches smaller, than the other nodes' so that a selection forms
         within tens of epochs.
     batch_size : int, default=256
+        Training batch size, and the chunk size of inference.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Phase 2's optimizer, by name or as a torch optimizer class.
     weight_decay : float, default=0.0
+        Weight decay passed to the optimizer.
     l1, l2 : float, default=0.0
         Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
+        Stop phase 2 after this many epochs without improvement (``None``:
+        never).
     lr_schedule : {"plateau"} or None, default=None
+        ``"plateau"``: reduce the learning rate when the loss stops improving.
     callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks for phase 2 (``None``: none); not saved by
+        weights-only files.
     tensorboard_dir : str, path or None, default=None
+        Where to write TensorBoard logs of phase 2 (``None``: none); needs the
+        tensorboard extra.
     verbose : int, default=0
+        Print skorch's epoch table (1) or nothing (0).
     device : str, default="auto"
+        Where training and inference run; ``"auto"`` picks CUDA when available.
+        The fitted model is kept on the CPU, so it loads anywhere.
     precision : {"float32", "bfloat16"}, default="float32"
         ``"bfloat16"`` trains with automatic mixed precision.
     random_state : int, RandomState instance or None, default=None

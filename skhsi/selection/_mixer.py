@@ -68,7 +68,9 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
         Layer widths, starting with the band count: ``[C, 16, 8, 3]`` gives
         three layers. ``None`` means ``[C, n_outputs]`` (one linear layer).
     leaky_relu_negative_slope : float, default=0.01
+        Slope of the leaky ReLU between the mixing layers.
     use_bias : bool, default=True
+        Give the mixing layers a bias.
     use_activation : bool, default=True
         Put a LeakyReLU between consecutive layers.
     normalize_output : bool, default=True
@@ -84,17 +86,31 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
     max_epochs : int, default=20
         Epochs of phase 2 when fitted alone; 0 keeps the initialisation.
     lr : float, default=1e-3
+        Learning rate of phase 2's optimizer.
     batch_size : int, default=1024
+        Training batch size, and the chunk size of inference.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        Phase 2's optimizer, by name or as a torch optimizer class.
     weight_decay : float, default=0.0
+        Weight decay passed to the optimizer.
     l1, l2 : float, default=0.0
         Penalties on the weights added to the training loss (both: the elastic net).
     patience : int or None, default=None
+        Stop phase 2 after this many epochs without improvement (``None``:
+        never).
     lr_schedule : {"plateau"} or None, default=None
+        ``"plateau"``: reduce the learning rate when the loss stops improving.
     callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks for phase 2 (``None``: none); not saved by
+        weights-only files.
     tensorboard_dir : str, path or None, default=None
+        Where to write TensorBoard logs of phase 2 (``None``: none); needs the
+        tensorboard extra.
     verbose : int, default=0
+        Print skorch's epoch table (1) or nothing (0).
     device : str, default="auto"
+        Where training and inference run; ``"auto"`` picks CUDA when available.
+        The fitted model is kept on the CPU, so it loads anywhere.
     precision : {"float32", "bfloat16"}, default="float32"
         ``"bfloat16"`` trains with automatic mixed precision.
     random_state : int, RandomState instance or None, default=None

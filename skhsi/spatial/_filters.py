@@ -99,6 +99,7 @@ class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimato
         ``d c b | a b c d``), the same as the torch module's padding
         (``"reflect"``, ``"replicate"``, zeros, ``"circular"``).
     trainable : bool, default=False
+        Let phase 2 of a pipeline with an image head train the kernels.
 
     Attributes
     ----------
@@ -188,6 +189,7 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     size : int, default=2
+        Side of the pooling window.
     stride : int or None, default=None
         ``None``: ``size`` (non-overlapping windows).
     padding : int, default=0
@@ -195,6 +197,7 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
         (``mode="reflect"`` of ``numpy.pad``), so that border pixels get full
         windows.
     method : {"max", "mean"}, default="max"
+        Keep the window's maximum or its mean.
 
     Attributes
     ----------
@@ -265,7 +268,10 @@ class Upsample2D(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     factor : int, default=2
+        Integer zoom of both spatial axes.
     method : {"bilinear", "nearest", "transposed"}, default="bilinear"
+        Interpolation, or a learnable transposed convolution initialised to
+        bilinear.
     trainable : bool, default=False
         Only with ``method="transposed"``.
 
