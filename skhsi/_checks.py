@@ -10,8 +10,10 @@ __all__ = ["MAX_ABS_VALUE", "check_finite_values"]
 MAX_ABS_VALUE = 1e18
 
 
-def check_finite_values(values, where, *, allow_nan=False):
+def check_finite_values(values, where):
     """Refuse NaN, infinity and finite values beyond :data:`MAX_ABS_VALUE`.
+
+    The values are read in blocks, with no copy of the whole array.
 
     Parameters
     ----------
@@ -19,9 +21,6 @@ def check_finite_values(values, where, *, allow_nan=False):
         Real values of any shape; the last axis is the bands.
     where : str
         Who checks (an estimator's name), for the message.
-    allow_nan : bool, default=False
-        Let NaN through (its check is elsewhere); infinity and huge values are
-        still refused.
 
     Returns
     -------
@@ -34,20 +33,23 @@ def check_finite_values(values, where, *, allow_nan=False):
         Naming the first offending value, its position and the limit.
     """
     values = np.asarray(values)
-    if values.dtype.kind not in "fc" or not values.size:
+    if values.dtype.kind != "f" or not values.size:
         return values
-    magnitude = np.abs(values)
-    bad = magnitude > MAX_ABS_VALUE
-    if not allow_nan:
-        bad |= np.isnan(magnitude)
-    if not bad.any():
-        return values
-    position = np.unravel_index(np.argmax(bad), values.shape)
-    value = values[position]
-    at = "position " + ", ".join(map(str, position))
-    if values.ndim >= 2:
-        at = (f"pixel {np.ravel_multi_index(position[:-1], values.shape[:-1])} (row-major), "
-              f"band {position[-1]}")
+    flat = values.reshape(-1, values.shape[-1]) if values.ndim >= 2 else values.reshape(-1, 1)
+    step = max(1, (1 << 20) // flat.shape[1])
+    for start in range(0, flat.shape[0], step):
+        block = flat[start:start + step]
+        low, high = block.min(), block.max()  # NaN propagates: the test below fails
+        if not (low >= -MAX_ABS_VALUE and high <= MAX_ABS_VALUE):
+            bad = ~(np.abs(block) <= MAX_ABS_VALUE)  # NaN, infinity or too large
+            row, band = np.unravel_index(np.argmax(bad), block.shape)
+            _refuse(values, block[row, band], start + row, band, where)
+    return values
+
+
+def _refuse(values, value, pixel, band, where):
+    at = (f"pixel {pixel} (row-major), band {band}" if values.ndim >= 2
+          else f"position {pixel}")
     if np.isnan(value):
         raise ValueError(f"{where}: the input contains NaN at {at}; skhsi scores finite "
                          "values only: mask or fill missing values first.")
