@@ -6,7 +6,8 @@ directory under /tmp, removed afterwards. A model is fitted on the first 256
 lines and saved with ``skhsi fit`` (global RX, and the default attribute-filter
 pipeline unless ``--skip-default``); ``skhsi score`` then runs as a
 subprocess under ``/usr/bin/time -v``, whose "Maximum resident set size" is the
-child's peak RSS (Python, numpy, torch and the model included). Beside it:
+child's peak RSS (Python, numpy and the model included; neither model loads
+torch). Beside it:
 the same model scoring a slice of 256 lines held in memory, in the
 benchmark's own process (in-memory throughput). The files are freshly
 written, so they are read from the page cache (warm).
@@ -121,7 +122,7 @@ def main(argv=None):
             for method in methods:
                 if method == "attribute" and gb not in args.default_sizes_gb:
                     continue
-                model = tmp / f"{method}.pt"
+                model = tmp / f"{method}.skhsi"
                 if not model.exists():
                     subprocess.run(_skhsi("fit", str(fit_file), "--method", method,
                                           "--out", str(model)), check=True)
@@ -143,7 +144,8 @@ def main(argv=None):
         "plus noise), freshly written (read from the page cache). Models fitted by "
         "`skhsi fit` on the first 256 lines. `skhsi score MODEL FILE --out DIR --quiet` runs "
         "under `/usr/bin/time -v`; peak RSS is the child's maximum resident set size "
-        "(Python, numpy, torch and the model included). Scoring pixels/s is the summary's "
+        "(Python, numpy and the model included; neither model loads torch). Scoring "
+        "pixels/s is the summary's "
         "(the block loop: reading, scoring, writing the score map); wall time includes "
         "start-up, loading the model, the mask pass and the renames. In-memory: the same "
         "model's `anomaly_score` on 256 lines (262,144 pixels) held in memory, one call.",
