@@ -93,3 +93,18 @@ def test_documented_attributes_reads_the_attributes_section():
 
     assert documented_attributes(Documented) == {"coef_", "mean_", "scale_", "n_features_in_"}
     assert documented_attributes(type("Bare", (), {"__doc__": None})) is None
+
+
+#: Estimators that implement a published method: their docstrings cite it.
+_PAPERS = ("RXDetector", "LocalRXDetector", "AttributeFilterDetector", "LowRankSparseDetector",
+           "DeepSVDD", "AutoencoderDetector", "VAEDetector", "ConcreteBandSelector",
+           "SimCLREncoder", "UNetSegmenter", "PatchClassifier", "SpectralMLPClassifier")
+
+
+@pytest.mark.parametrize("name", sorted(_CLASSES))
+def test_docstrings_link_the_user_guide_and_cite_their_papers(name):
+    doc = _CLASSES[name].__doc__
+    assert ":ref:`User Guide <" in doc.split("\n\n")[1]  # right after the summary
+    if name in _PAPERS:
+        assert "    References\n    ----------\n    .. [1] " in doc
+

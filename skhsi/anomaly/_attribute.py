@@ -25,6 +25,8 @@ _LOCAL_RX_REG = 1e-3
 class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     """Anomalies of every size: multi-scale area attribute filters fused with a global term.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     Small targets (a pixel to a few dozen) differ from what surrounds them;
     larger objects and spectrally obvious ones differ from the scene as a
     whole. The detector scores both and fuses them, following the attribute

@@ -28,6 +28,8 @@ __all__ = ["AutoencoderDetector", "VAEDetector"]
 class AutoencoderDetector(TorchNode, SpectralOutlierMixin, BaseEstimator):
     """Anomaly detection by reconstruction error, spectral or spatial-spectral.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     An autoencoder learns to reconstruct the scene; pixels it reconstructs
     badly are anomalous. The network sees per-band standardised input and the
     anomaly score of a pixel is its mean squared reconstruction error over
@@ -108,6 +110,16 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
     history_ : list of dict
     net_ : skorch.NeuralNet or None
     n_features_in_ : int
+
+    See Also
+    --------
+    VAEDetector : The variational version.
+    DeepSVDD : A one-class hypersphere.
+
+    References
+    ----------
+    .. [1] A. Krull, T.-O. Buchholz, F. Jug, "Noise2Void - learning denoising
+       from single noisy images", CVPR 2019 (the blind spot).
 
     Examples
     --------
@@ -323,6 +335,8 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
 class VAEDetector(AutoencoderDetector):
     """Anomaly detection with a variational autoencoder, spectral or spatial-spectral.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     The networks of :class:`AutoencoderDetector` with a variational code: the
     encoder gives a mean ``mu`` and a log-variance ``log sigma^2`` per latent
     unit, training decodes ``mu + sigma * eps`` (reparameterisation, noise
@@ -354,6 +368,17 @@ lr_schedule, callbacks, tensorboard_dir, verbose, device, precision, random_stat
     history_ : list of dict
     net_ : skorch.NeuralNet or None
     n_features_in_ : int
+
+    See Also
+    --------
+    AutoencoderDetector : The plain autoencoder.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, M. Welling, "Auto-encoding variational Bayes", ICLR
+       2014.
+    .. [2] I. Higgins et al., "beta-VAE: learning basic visual concepts with a
+       constrained variational framework", ICLR 2017.
 
     Examples
     --------

@@ -13,6 +13,8 @@ from ..base import GLOBAL, SpatialReach
 class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
     """Flag the pixels whose anomaly score is ``>=`` their image's quantile.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     Works on anomaly scores (higher = more anomalous) of any detector:
     a vector of pixel scores ``(n,)`` and a map ``(H, W)`` are one image; a
     batch of maps ``(N, H, W)`` gets one threshold per image. Nothing is
@@ -108,6 +110,8 @@ class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
 
 class RecallThresholdDecider(TransformerMixin, BaseEstimator):
     """Flag the pixels whose anomaly score is ``>=`` a threshold set for a target recall.
+
+    Read more in the :ref:`User Guide <anomaly_detection>`.
 
     The high-recall operating point: ``fit`` takes anomaly scores (higher =
     more anomalous) of labelled validation data and their ground-truth mask,

@@ -18,6 +18,8 @@ from ._monitor import validation_metric
 class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
     """Deep Support Vector Data Description (Ruff et al., ICML 2018) per pixel.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     A bias-free two-layer MLP (``C -> hidden -> rep_dim``; with
     ``kernel="rbf"`` fixed random Fourier features come first) maps every
     spectrum to an embedding; the anomaly score is the squared distance of the
@@ -111,6 +113,15 @@ class DeepSVDD(TorchNode, SpectralOutlierMixin, BaseEstimator):
         Per epoch: ``train_loss``, ``radius``, ``n_outside`` (training pixels
         outside the sphere) and validation metrics when given.
     n_features_in_ : int
+
+    See Also
+    --------
+    AutoencoderDetector : Reconstruction error instead of a hypersphere.
+
+    References
+    ----------
+    .. [1] L. Ruff, R. Vandermeulen, N. Görnitz, L. Deecke, S. A. Siddiqui, A.
+       Binder, E. Müller, M. Kloft, "Deep one-class classification", ICML 2018.
 
     Examples
     --------

@@ -25,6 +25,8 @@ _SLACK = 1e-12
 class ConsensusDetector(SpectralOutlierMixin, _BaseComposition):
     """Consensus of anomaly detectors, each rank-normalised against its training scores.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     Every member is cloned and fitted on the training data. A member's anomaly
     score (``anomaly_score(X)`` where it has one, else ``-score_samples(X)``,
     so plain scikit-learn detectors such as :class:`~sklearn.ensemble.IsolationForest`

@@ -17,6 +17,8 @@ __all__ = ["LocalRXDetector", "local_rx"]
 class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
     """Dual-window RX: Mahalanobis distance of a pixel to its local background.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     The background of a pixel is the ring between an inner (guard) window,
     which should be larger than the targets so that they do not leak into
     their own background, and an outer window. Its mean and covariance are
@@ -64,6 +66,17 @@ class LocalRXDetector(ImageOutlierMixin, BaseEstimator):
         dual-window RX distances all the same.
     offset_ : float
     n_features_in_ : int
+
+    See Also
+    --------
+    RXDetector : RX against the whole scene.
+    AttributeFilterDetector : The default, which fuses a local-RX weight.
+
+    References
+    ----------
+    .. [1] S. Matteoli, M. Diani, G. Corsini, "A tutorial overview of anomaly
+       detection in hyperspectral images", IEEE Aerospace and Electronic
+       Systems Magazine 25(7), 2010.
 
     Examples
     --------

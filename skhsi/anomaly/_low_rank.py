@@ -17,6 +17,8 @@ __all__ = ["LowRankSparseDetector", "robust_pca"]
 class LowRankSparseDetector(SpectralOutlierMixin, BaseEstimator):
     """Robust PCA detector: a low-rank background and sparse anomalies.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     The pixels of an image, standardised per band with the mean and standard
     deviation learned in ``fit``, form a matrix ``M`` (pixels x bands) that
     is split into a low-rank background ``L`` and a sparse part ``S`` by
@@ -53,6 +55,15 @@ class LowRankSparseDetector(SpectralOutlierMixin, BaseEstimator):
         Iterations the training decomposition took.
     offset_ : float
     n_features_in_ : int
+
+    See Also
+    --------
+    RXDetector : A Gaussian background instead of a low-rank one.
+
+    References
+    ----------
+    .. [1] E. J. Candès, X. Li, Y. Ma, J. Wright, "Robust principal component
+       analysis?", Journal of the ACM 58(3), 2011.
 
     Examples
     --------

@@ -17,6 +17,8 @@ _COVARIANCES = {"empirical": EmpiricalCovariance, "ledoit-wolf": LedoitWolf, "oa
 class RXDetector(SpectralOutlierMixin, BaseEstimator):
     """Global Reed-Xiaoli (RX) anomaly detector.
 
+    Read more in the :ref:`User Guide <anomaly_detection>`.
+
     The anomaly score of a pixel is its squared Mahalanobis distance to the
     mean of the training pixels, ``(x - mu)^T S^-1 (x - mu)``. The covariance
     ``S`` comes from a scikit-learn covariance estimator and is regularised by
@@ -44,6 +46,17 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
     n_samples_seen_ : int
         Pixels the statistics were computed from.
     n_features_in_ : int
+
+    See Also
+    --------
+    LocalRXDetector : RX against a ring around each pixel.
+    AttributeFilterDetector : The default: spatial structure and global rarity.
+
+    References
+    ----------
+    .. [1] I. S. Reed, X. Yu, "Adaptive multiple-band CFAR detection of an
+       optical pattern with unknown spectral distribution", IEEE Transactions
+       on Acoustics, Speech and Signal Processing 38(10), 1990.
 
     Examples
     --------

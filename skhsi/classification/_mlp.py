@@ -21,6 +21,8 @@ from ..nn._patch_classifier import IGNORE_INDEX
 class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     """Pixel classifier: a one-hidden-layer MLP trained on a loss chosen by name.
 
+    Read more in the :ref:`User Guide <classifiers>`.
+
     ``fit`` runs two phases. Phase 1: seeded weights and an output bias equal
     to the log label frequencies, so the untrained network already predicts
     the training label distribution. Phase 2 (``max_epochs > 0``): the
@@ -110,6 +112,15 @@ class SpectralMLPClassifier(TorchNode, ClassifierMixin, BaseEstimator):
     net_ : skorch.NeuralNet or None
     history_ : list of dict
     n_features_in_ : int
+
+    See Also
+    --------
+    PatchClassifier : Spatial context from a window.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár, "Focal loss for
+       dense object detection", ICCV 2017.
 
     Examples
     --------

@@ -247,6 +247,8 @@ class SpatialClassifierMixin(ClassifierMixin):
 class PatchClassifier(SpatialClassifierMixin, TorchNode, BaseEstimator):
     """Spatial-spectral CNN classifying each pixel from the ``k x k`` window around it.
 
+    Read more in the :ref:`User Guide <classifiers>`.
+
     The network (:class:`skhsi.nn._patch_classifier.PatchCNN`) standardises
     the bands, embeds the spectrum of every pixel of the window (a 1 x 1
     convolution, or with ``conv3d=True`` two 3-D convolutions over bands and
@@ -331,6 +333,22 @@ tensorboard_dir, verbose, device, precision, random_state
     net_ : skorch.NeuralNet or None
     history_ : list of dict
     n_features_in_ : int
+
+    See Also
+    --------
+    UNetSegmenter : Whole images instead of windows.
+    SpectralMLPClassifier : Spectra alone.
+
+    References
+    ----------
+    .. [1] J. Hu, L. Shen, G. Sun, "Squeeze-and-excitation networks", CVPR
+       2018.
+    .. [2] Q. Wang, B. Wu, P. Zhu, P. Li, W. Zuo, Q. Hu, "ECA-Net: efficient
+       channel attention for deep convolutional neural networks", CVPR 2020.
+    .. [3] S. Woo, J. Park, J.-Y. Lee, I. S. Kweon, "CBAM: convolutional block
+       attention module", ECCV 2018.
+    .. [4] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár, "Focal loss for
+       dense object detection", ICCV 2017.
 
     Examples
     --------

@@ -18,6 +18,8 @@ __all__ = ["UNetSegmenter"]
 class UNetSegmenter(SpatialClassifierMixin, TorchNode, BaseEstimator):
     """U-Net-style segmenter: class probabilities for every pixel of an image.
 
+    Read more in the :ref:`User Guide <classifiers>`.
+
     The network (:class:`skhsi.nn._unet.UNet`) standardises the bands and runs
     an encoder of ``n_levels`` levels (two 3 x 3 convolutions with batch norm
     and ReLU, an optional attention block, dropout, 2 x 2 max pooling), a
@@ -80,6 +82,15 @@ tensorboard_dir, verbose, device, precision, random_state
     net_ : skorch.NeuralNet or None
     history_ : list of dict
     n_features_in_ : int
+
+    See Also
+    --------
+    PatchClassifier : A window around each pixel.
+
+    References
+    ----------
+    .. [1] O. Ronneberger, P. Fischer, T. Brox, "U-Net: convolutional networks
+       for biomedical image segmentation", MICCAI 2015.
 
     Examples
     --------

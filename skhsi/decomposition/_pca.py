@@ -27,6 +27,8 @@ class TrainablePCA(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                    BaseEstimator):
     """Principal component analysis per pixel, optionally fine-tuned by gradient.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     Phase 1 (always) is scikit-learn's :class:`~sklearn.decomposition.PCA`
     (exact solver, float64, scikit-learn's sign convention from
     ``svd_flip``): without fine-tuning, ``transform`` equals

@@ -13,6 +13,8 @@ from ._selector import BandSelectorMixin
 class BandpassByWavelength(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
     """Keep the bands with ``min_wavelength_nm <= wavelength <= max_wavelength_nm``.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     Parameters
     ----------
     min_wavelength_nm : float or None, default=None

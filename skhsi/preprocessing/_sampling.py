@@ -34,6 +34,8 @@ def _spread(n_total, k):
 class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
     """Keep ``n_bands`` bands chosen by a fixed rule.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     Strategies:
 
     - ``"uniform"``: evenly spaced bands, the centre band of each of

@@ -21,6 +21,8 @@ class MinMaxScalerPerBand(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin, 
                           BaseEstimator):
     """Scale every band linearly to ``feature_range`` over the training pixels.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     scikit-learn's :class:`~sklearn.preprocessing.MinMaxScaler` on the pixel
     table (a constant band is shifted, not divided by zero), for pixel tables,
     cubes and batches of cubes. ``partial_fit`` streams more data into the
@@ -120,6 +122,8 @@ class MinMaxScalerPerBand(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixin, 
 
 class PerPixelStandardizer(PerPixelTransform):
     """Each spectrum to zero mean and unit standard deviation across its bands.
+
+    Read more in the :ref:`User Guide <band_selection>`.
 
     ``(x - mean(x)) / max(std(x), eps)`` per pixel (population std), so a flat
     spectrum becomes zeros instead of NaN. Like

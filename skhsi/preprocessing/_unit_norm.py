@@ -8,6 +8,8 @@ from ._per_pixel import PerPixelTransform
 class PerPixelUnitNorm(PerPixelTransform):
     """Divide each spectrum by its L2 norm: ``x / max(||x||_2, eps)``.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     Every pixel is treated on its own (nothing is learned from the data but
     the band count). Spectra with a norm of at least ``eps`` end with norm 1;
     an all-zero spectrum stays zero rather than becoming NaN. This removes

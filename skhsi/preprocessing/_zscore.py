@@ -17,6 +17,8 @@ class ZScoreNormalizerGlobal(ModuleStepMixin, SpectralMixin, OneToOneFeatureMixi
                              TransformerMixin, BaseEstimator):
     """Per-band z-score ``(x - mean_) / (std_ + eps)`` with global statistics.
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     Phase 1 estimates the per-band mean and (population) standard deviation
     from at most ``sample_n`` pixels drawn at random without replacement,
     accumulated chunk by chunk in float64 with scikit-learn's incremental

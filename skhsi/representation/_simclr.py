@@ -34,6 +34,8 @@ class SimCLREncoder(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin
                     BaseEstimator):
     """Self-supervised spectral features: a transformer pretrained with SimCLR's NT-Xent.
 
+    Read more in the :ref:`User Guide <representation>`.
+
     ``fit`` needs no labels. Phase 1 standardises the bands (per-band mean and
     standard deviation) and seeds the encoder; phase 2 (``max_epochs > 0``)
     trains it with a projection head on the NT-Xent loss of Chen et al. ("A
@@ -179,6 +181,11 @@ class SimCLREncoder(TorchNode, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     net_ : skorch.NeuralNet or None
     history_ : list of dict
     n_features_in_ : int
+
+    References
+    ----------
+    .. [1] T. Chen, S. Kornblith, M. Norouzi, G. Hinton, "A simple framework
+       for contrastive learning of visual representations", ICML 2020.
 
     Examples
     --------

@@ -19,6 +19,8 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
                            BaseEstimator):
     """Select ``n_bands`` bands with a concrete autoencoder (Abid et al., ICML 2019).
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     A selection layer holds logits of shape ``(n_bands, C)``; during training
     each of its rows draws a Gumbel-softmax sample at temperature ``tau``, a
     soft one-hot vector over the bands, and a linear decoder reconstructs all
@@ -126,6 +128,16 @@ class ConcreteBandSelector(TorchNode, BandSelectorMixin, TransformerMixin,
         The input's band wavelengths when they came with the data (a
         ``wavelength`` coordinate) rather than as a parameter.
     n_features_in_ : int
+
+    See Also
+    --------
+    BandSampler : Bands chosen without training.
+    LearnableChannelMixer : Mixing bands instead of choosing them.
+
+    References
+    ----------
+    .. [1] A. Abid, M. F. Balin, J. Zou, "Concrete autoencoders: differentiable
+       feature selection and reconstruction", ICML 2019.
 
     Examples
     --------

@@ -33,6 +33,8 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
                             TransformerMixin, BaseEstimator):
     """Learned spectral reduction by stacked 1x1 mixing layers (DRCNN).
 
+    Read more in the :ref:`User Guide <band_selection>`.
+
     The data-reduction part of the DRCNN of Zeegers et al. ("Task-driven
     learned hyperspectral data reduction using end-to-end supervised deep
     learning", J. Imaging 6(12), 2020): linear layers over the bands, e.g.
@@ -128,6 +130,10 @@ class LearnableChannelMixer(TorchNode, ClassNamePrefixFeaturesOutMixin,
     net_ : skorch.NeuralNet or None
     history_ : list of dict
     n_features_in_ : int
+
+    See Also
+    --------
+    ConcreteBandSelector : Choosing bands instead of mixing them.
 
     Examples
     --------

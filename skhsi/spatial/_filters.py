@@ -18,6 +18,8 @@ __all__ = ["SobelEdges", "BandConvolution", "Pool2D", "Upsample2D"]
 class SobelEdges(CubeMixin, TransformerMixin, BaseEstimator):
     """Sobel edge magnitude and direction of every band.
 
+    Read more in the :ref:`User Guide <spatial>`.
+
     Each band is filtered on its own with the two 3 x 3 Sobel kernels
     (reflect borders, as ``scipy.ndimage.sobel`` of the band); the output
     holds, per band, the gradient magnitude ``sqrt(gx^2 + gy^2)`` and, with
@@ -79,6 +81,8 @@ def _sobel(cube, axis):
 
 class BandConvolution(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
     """Filter every band with 2-D kernels (correlation, as neural networks do), given or learned.
+
+    Read more in the :ref:`User Guide <spatial>`.
 
     Each kernel is applied to every band on its own; the output stacks, per
     kernel, its filtered bands (``n_kernels * C`` channels). With
@@ -186,6 +190,8 @@ def _window_view(cube, size, stride):
 class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
     """Max or mean pooling of every band over ``size x size`` windows, ``stride`` apart.
 
+    Read more in the :ref:`User Guide <spatial>`.
+
     Parameters
     ----------
     size : int, default=2
@@ -254,6 +260,8 @@ class Pool2D(CubeMixin, TransformerMixin, BaseEstimator):
 
 class Upsample2D(ModuleStepMixin, CubeMixin, TransformerMixin, BaseEstimator):
     """Enlarge every band by an integer ``factor``: interpolation or a learned transposed conv.
+
+    Read more in the :ref:`User Guide <spatial>`.
 
     The counterpart of :class:`Pool2D`. ``"nearest"`` and ``"bilinear"``
     interpolate on the pixel-centre grid (edges replicated, as

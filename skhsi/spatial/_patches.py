@@ -16,6 +16,8 @@ __all__ = ["PatchFeatures"]
 class PatchFeatures(CubeMixin, TransformerMixin, BaseEstimator):
     """The ``size x size x C`` window around every pixel, flattened into its features.
 
+    Read more in the :ref:`User Guide <spatial>`.
+
     Turns a cube ``(H, W, C)`` into ``(H, W, size * size * C)`` (reflect
     padding at the borders), so that any per-pixel scikit-learn estimator, or
     any skhsi pixel node, sees spatial context: ``transform(cube).reshape(-1,
