@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._files import atomic_write
-from .base import spatial_reach
+from .base import is_torch_node, spatial_reach
 
 __all__ = ["to_onnx"]
 
@@ -43,12 +43,6 @@ _REFUSED = {
     "Upsample2D": "is a spatial transform; only a detector with weights may be spatial",
     "PatchFeatures": "is a spatial transform; only a detector with weights may be spatial",
 }
-_EXPORTABLE = (
-    "skhsi: BandpassByWavelength, BandSampler, ConcreteBandSelector, ZScoreNormalizerGlobal, "
-    "MinMaxScalerPerBand, PerPixelUnitNorm, PerPixelStandardizer, TrainablePCA, "
-    "LearnableChannelMixer, RXDetector, DeepSVDD, AutoencoderDetector, VAEDetector; "
-    "scikit-learn: StandardScaler, MinMaxScaler, PCA"
-)
 
 
 def to_onnx(estimator, path, *, opset=None):
@@ -172,7 +166,18 @@ def _flatten(estimator, prefix=""):
 
 def _refuse(name, step, reason):
     return TypeError(f"Step {name!r} ({type(step).__name__}) cannot be exported to ONNX: it "
-                     f"{reason}. Exportable steps: {_EXPORTABLE}.")
+                     f"{reason}. Exportable steps: {_exportable()}.")
+
+
+def _exportable():
+    """The steps ``to_onnx`` converts, from the converters themselves."""
+    by_package = {}
+    for key in _CONVERTERS:
+        package, name = key.split(".")
+        by_package.setdefault(package, []).append(name)
+    return ("skhsi: " + ", ".join(by_package["skhsi"])
+            + ", and any other skhsi detector with weights; scikit-learn: "
+            + ", ".join(by_package["sklearn"]))
 
 
 def _stages(steps):
@@ -183,7 +188,7 @@ def _stages(steps):
         cls = type(step).__name__
         if cls in _REFUSED and type(step).__module__.startswith("skhsi."):
             raise _refuse(name, step, _REFUSED[cls])
-        convert = _CONVERTERS.get(_converter_key(step))
+        convert = _converter(step)
         if convert is None:
             raise _refuse(name, step, "has no torch or ONNX equivalent in skhsi.export")
         check_is_fitted(step)
@@ -198,11 +203,15 @@ def _stages(steps):
     return stages, kind
 
 
-def _converter_key(step):
+def _converter(step):
+    """The step's converter: its class's (or a parent's), else the default of a detector
+    with weights (its network's scores), else ``None``."""
     for cls in type(step).__mro__:
         key = f"{cls.__module__.split('.')[0]}.{cls.__name__}"
         if key in _CONVERTERS:
-            return key
+            return _CONVERTERS[key]
+    if is_torch_node(step) and hasattr(step, "anomaly_score"):
+        return _network
     return None
 
 
@@ -299,8 +308,6 @@ _CONVERTERS = {
     "skhsi.TrainablePCA": _trainable_pca,
     "skhsi.LearnableChannelMixer": _mixer,
     "skhsi.RXDetector": _rx,
-    "skhsi.DeepSVDD": _network,
-    "skhsi.AutoencoderDetector": _network,
     "sklearn.StandardScaler": _sk_standard,
     "sklearn.MinMaxScaler": _sk_minmax,
     "sklearn.PCA": _sk_pca,
