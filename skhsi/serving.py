@@ -37,8 +37,8 @@ import numpy as np
 from .base import SpatialReach, spatial_reach
 from ._files import atomic_write, check_outputs, memmap_base, release_pages, staged_file
 
-__all__ = ["Stages", "Tiling", "open_cube", "output_paths", "pixelwise", "score_file", "stages",
-           "tiling"]
+__all__ = ["Stages", "Tiling", "open_cube", "output_paths", "output_stem", "pixelwise",
+           "read_rows", "score_file", "stages", "tiling"]
 
 #: Header keys of the input copied to the outputs: where the pixels are on the ground.
 GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo points",
@@ -257,10 +257,22 @@ def stages(estimator):
     return Stages(pixel, spatial)
 
 
-def _read_rows(cube, start, stop):
+def read_rows(cube, start, stop):
     """Rows ``start:stop`` of a cube, read from its file with plain reads when it is a
     memory-mapped file (a band-sequential file one read per band), else sliced.
 
+    Parameters
+    ----------
+    cube : ndarray or numpy.memmap of shape (H, W, C)
+    start, stop : int
+        The rows to read.
+
+    Returns
+    -------
+    ndarray of shape (stop - start, W, C)
+
+    Notes
+    -----
     Reading a block through the map would map whole large page-cache folios
     around every band's rows (on recent kernels), so resident memory would
     grow with the file; a plain read leaves the pages in the page cache only.
@@ -300,7 +312,7 @@ def _score_blocks(score, source, scores, tile_rows, halo, estimator, bar):
         r1 = min(r0 + tile_rows, height)
         b0, b1 = max(0, r0 - halo), min(height, r1 + halo)
         block = source.rows(b0, b1) if isinstance(source, _ChannelFile) \
-            else _read_rows(source, b0, b1)
+            else read_rows(source, b0, b1)
         result = np.asarray(score(block))
         if result.shape != (b1 - b0, width) or not np.isfinite(result).all():
             raise ValueError(f"{type(estimator).__name__} gave scores of shape "
@@ -327,7 +339,7 @@ def _pixel_stage(pixel, cube, keep, path, bar):
     features = None
     for r0 in range(0, height, rows):
         r1 = min(r0 + rows, height)
-        block = _read_rows(cube, r0, r1)
+        block = read_rows(cube, r0, r1)
         result = np.asarray(pixel(block if keep is None else block[..., keep]))
         if features is None:
             with open(path, "r+b") as fh:
@@ -495,7 +507,23 @@ def _header(shape, code, band_name, geo):
             ).encode("utf-8")
 
 
-def _stem(path):
+def output_stem(path):
+    """The name the outputs for ``path`` start with: the file name without its scene suffix.
+
+    Parameters
+    ----------
+    path : str or path
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from skhsi.serving import output_stem
+    >>> output_stem("flights/line_042.bil.hdr"), output_stem("scene.npy")
+    ('line_042', 'scene')
+    """
     name = Path(path).name
     for suffix in (".hdr", ".bil", ".bip", ".bsq", ".img", ".raw", ".dat", ".npy", ".mat"):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
@@ -616,7 +644,7 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"Output directory {out_dir} does not exist.")
-    stem = _stem(name) if stem is None else stem
+    stem = output_stem(name) if stem is None else stem
     targets = output_paths(out_dir, stem)
     check_outputs(targets.values(), _image_files(image))
     header = image.metadata.get("header")

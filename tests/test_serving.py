@@ -279,11 +279,11 @@ def test_peak_rss_does_not_grow_with_the_file(tmp_path):
 
 @pytest.mark.parametrize("interleave", ["bil", "bsq", "bip"])
 def test_blocks_read_from_the_file_equal_the_mapped_rows(tmp_path, scene, interleave):
-    from skhsi.serving import _read_rows
+    from skhsi.serving import read_rows
 
     path = _envi(tmp_path, scene.cube, interleave)
     cube = read_envi(path).cube
     for start, stop in ((0, 5), (17, 61), (60, 61)):
-        assert np.array_equal(_read_rows(cube, start, stop), cube[start:stop])
+        assert np.array_equal(read_rows(cube, start, stop), cube[start:stop])
     part = cube[10:]  # a view that does not start at the file's first line
-    assert np.array_equal(_read_rows(part, 3, 9), part[3:9])
+    assert np.array_equal(read_rows(part, 3, 9), part[3:9])

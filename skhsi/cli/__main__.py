@@ -1,0 +1,7 @@
+"""``python -m skhsi.cli``: the ``skhsi`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
