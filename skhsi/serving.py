@@ -623,86 +623,34 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     if name is None:
         name = str(source) if not isinstance(source, SpectralImage) else (
             image.metadata.get("header_path") or image.metadata.get("path") or "image")
-    if not hasattr(estimator, "anomaly_score"):
-        raise TypeError(f"score_file needs a fitted detector with anomaly_score; got "
-                        f"{type(estimator).__name__}.")
-    n_features = getattr(estimator, "n_features_in_", None)
-    keep = _bands_for(image, n_features, name)
-    rule, value, comparison = _threshold_of(estimator, threshold)
-    how = tiling(estimator, halo=halo)
-    cube = image.cube
-    height, width = cube.shape[:2]
-    split = stages(estimator) if how.halo else None
-    if tile_rows is None and split is not None:
-        budget = max(1, SPATIAL_PIXELS // width)
-        tile_rows = height if budget >= height else max(budget - 2 * how.halo, how.halo)
-    elif tile_rows is None:
-        tile_rows = max(1, BLOCK_PIXELS // width, 4 * how.halo)
-    if int(tile_rows) < 1:
-        raise ValueError(f"tile_rows must be >= 1; got {tile_rows}.")
-    tile_rows = -(-int(tile_rows) // how.multiple) * how.multiple
+    plan = _plan(estimator, image, name, tile_rows, halo, threshold)
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"Output directory {out_dir} does not exist.")
-    stem = output_stem(name) if stem is None else stem
-    targets = output_paths(out_dir, stem)
+    targets = output_paths(out_dir, output_stem(name) if stem is None else stem)
     check_outputs(targets.values(), _image_files(image))
-    header = image.metadata.get("header")
-    geo = {k: header[k] for k in GEO_KEYS if isinstance(header, dict) and k in header}
-
+    height, width = image.cube.shape[:2]
     staged = []
     try:
+        start = time.perf_counter()
         staged.append(staged_file(targets["scores.img"],
                                   lambda f: f.truncate(height * width * 4)))
         scores = np.memmap(staged[-1], dtype="<f4", mode="r+", shape=(height, width))
-        start = time.perf_counter()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=height * (2 if split else 1), unit="row",
-                       desc=f"scoring {Path(name).name}", leave=False)
-        if split is None:
-            _score_blocks(lambda b: estimator.anomaly_score(b if keep is None else b[..., keep]),
-                          cube, scores, tile_rows, how.halo, estimator, bar)
-        else:
-            staged.append(_feature_file(out_dir))
-            features = _pixel_stage(split.pixel, cube, keep, staged[-1], bar)
-            _score_blocks(split.spatial, features, scores, tile_rows, how.halo, estimator, bar)
-            os.unlink(staged.pop())
-        if bar is not None:
-            bar.close()
+        _score_map(estimator, image.cube, plan, scores, out_dir, progress and name)
         score_seconds = time.perf_counter() - start
-        chunk_rows = max(1, (1 << 22) // width)
-        if rule == "quantile":
-            value = _quantile(scores, value, chunk_rows)
         staged.append(staged_file(targets["mask.img"], lambda f: f.truncate(height * width)))
         mask = np.memmap(staged[-1], dtype=np.uint8, mode="r+", shape=(height, width))
-        flagged = 0
-        for r in range(0, height, chunk_rows):
-            part = scores[r:r + chunk_rows]
-            hits = part > value if comparison == ">" else part >= value
-            mask[r:r + chunk_rows] = hits
-            flagged += int(hits.sum())
-            release_pages(scores, mask)
+        value, flagged = _flag(scores, mask, plan)
         del scores, mask
         seconds = time.perf_counter() - start
+        header = image.metadata.get("header")
+        geo = {k: header[k] for k in GEO_KEYS if isinstance(header, dict) and k in header}
         staged.append(staged_file(targets["scores.hdr"], lambda f: f.write(
             _header((height, width), 4, "anomaly score", geo))))
         staged.append(staged_file(targets["mask.hdr"], lambda f: f.write(
             _header((height, width), 1, "flagged", geo))))
-        summary = {
-            "input": name, "shape": list(cube.shape), "model": type(estimator).__name__,
-            "bands_used": int(cube.shape[-1] if keep is None else len(keep)),
-            "tiling": {"tile_rows": min(tile_rows, height), "halo": how.halo, "exact": how.exact,
-                       "note": how.note},
-            "threshold": {"rule": rule, "score": value, "comparison": comparison,
-                          **({"quantile": float(threshold[1])} if rule == "quantile" else {})},
-            "flagged_pixels": flagged, "score_seconds": round(score_seconds, 3),
-            "seconds": round(seconds, 3),
-            "pixels_per_second": round(height * width / max(score_seconds, 1e-9), 1),
-            "outputs": [str(targets[k]) for k in targets],
-        }
+        summary = _summary(estimator, image, name, plan, value, flagged, score_seconds,
+                           seconds, targets, threshold)
         if image.mask is not None:  # ground truth came with the file: how the map does
             from .metrics import roc_auc
 
@@ -719,3 +667,99 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
             if os.path.exists(tmp):
                 os.unlink(tmp)
         raise
+
+
+class _Plan(NamedTuple):
+    """How ``score_file`` reads and tiles one file with one model."""
+
+    keep: object  # band indices of the file the model reads, or None for all
+    rule: str
+    value: float
+    comparison: str
+    how: Tiling
+    split: object  # the model's Stages, or None when it needs no halo
+    tile_rows: int
+
+
+def _plan(estimator, image, name, tile_rows, halo, threshold):
+    """Read: which bands, which threshold, and which blocks of rows (before any work)."""
+    if not hasattr(estimator, "anomaly_score"):
+        raise TypeError(f"score_file needs a fitted detector with anomaly_score; got "
+                        f"{type(estimator).__name__}.")
+    keep = _bands_for(image, getattr(estimator, "n_features_in_", None), name)
+    rule, value, comparison = _threshold_of(estimator, threshold)
+    how = tiling(estimator, halo=halo)
+    height, width = image.cube.shape[:2]
+    split = stages(estimator) if how.halo else None
+    if tile_rows is None and split is not None:
+        budget = max(1, SPATIAL_PIXELS // width)
+        tile_rows = height if budget >= height else max(budget - 2 * how.halo, how.halo)
+    elif tile_rows is None:
+        tile_rows = max(1, BLOCK_PIXELS // width, 4 * how.halo)
+    if int(tile_rows) < 1:
+        raise ValueError(f"tile_rows must be >= 1; got {tile_rows}.")
+    tile_rows = -(-int(tile_rows) // how.multiple) * how.multiple
+    return _Plan(keep, rule, value, comparison, how, split, tile_rows)
+
+
+def _score_map(estimator, cube, plan, scores, out_dir, progress_name):
+    """Tile: score ``cube`` block by block into the memory-mapped ``scores``."""
+    height = cube.shape[0]
+    bar = None
+    if progress_name:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=height * (2 if plan.split else 1), unit="row",
+                   desc=f"scoring {Path(progress_name).name}", leave=False)
+    keep, halo = plan.keep, plan.how.halo
+    if plan.split is None:
+        _score_blocks(lambda b: estimator.anomaly_score(b if keep is None else b[..., keep]),
+                      cube, scores, plan.tile_rows, halo, estimator, bar)
+    else:
+        feature_file = _feature_file(out_dir)
+        try:
+            features = _pixel_stage(plan.split.pixel, cube, keep, feature_file, bar)
+            _score_blocks(plan.split.spatial, features, scores, plan.tile_rows, halo,
+                          estimator, bar)
+        finally:
+            if os.path.exists(feature_file):
+                os.unlink(feature_file)
+    if bar is not None:
+        bar.close()
+
+
+def _flag(scores, mask, plan):
+    """Write: the mask of the scores beyond the threshold; the threshold and the count."""
+    height, width = scores.shape
+    chunk_rows = max(1, (1 << 22) // width)
+    value = _quantile(scores, plan.value, chunk_rows) if plan.rule == "quantile" \
+        else plan.value
+    flagged = 0
+    for r in range(0, height, chunk_rows):
+        part = scores[r:r + chunk_rows]
+        hits = part > value if plan.comparison == ">" else part >= value
+        mask[r:r + chunk_rows] = hits
+        flagged += int(hits.sum())
+        release_pages(scores, mask)
+    return value, flagged
+
+
+def _summary(estimator, image, name, plan, value, flagged, score_seconds, seconds, targets,
+             threshold):
+    """Summarise: what was scored, how, the threshold and the outputs."""
+    cube = image.cube
+    height, width = cube.shape[:2]
+    how = plan.how
+    return {
+        "input": name, "shape": list(cube.shape), "model": type(estimator).__name__,
+        "bands_used": int(cube.shape[-1] if plan.keep is None else len(plan.keep)),
+        "tiling": {"tile_rows": min(plan.tile_rows, height), "halo": how.halo,
+                   "exact": how.exact, "note": how.note},
+        "threshold": {"rule": plan.rule, "score": value, "comparison": plan.comparison,
+                      **({"quantile": float(threshold[1])} if plan.rule == "quantile"
+                         else {})},
+        "flagged_pixels": flagged, "score_seconds": round(score_seconds, 3),
+        "seconds": round(seconds, 3),
+        "pixels_per_second": round(height * width / max(score_seconds, 1e-9), 1),
+        "outputs": [str(targets[k]) for k in targets],
+    }
