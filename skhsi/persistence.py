@@ -27,6 +27,7 @@ import zipfile
 import numpy as np
 
 from ._files import atomic_write
+from ._registry import ESTIMATOR_PACKAGES
 from .base import SpectralMixin, documented_attributes, is_torch_node
 
 __all__ = ["save_weights", "load_weights", "file_sha256"]
@@ -36,9 +37,8 @@ _FORMAT = "skhsi-weights-3"
 _TORCH_FORMAT = "skhsi-weights-2"
 #: Parameters that name places or code: never saved, defaults on load.
 _NOT_RESTORED = ("memory", "callbacks", "tensorboard_dir")
-_ALLOWED_MODULES = ("skhsi.anomaly", "skhsi.preprocessing", "skhsi.decomposition",
-                    "skhsi.selection", "skhsi.classification", "skhsi.spatial",
-                    "skhsi.pipeline", "skhsi.representation")
+_ALLOWED_MODULES = tuple(f"skhsi.{package}" for package in ESTIMATOR_PACKAGES) \
+    + ("skhsi.pipeline",)
 #: The most bands a model may declare: the load-time probe allocates a few pixels of it.
 MAX_FEATURES = 100_000
 #: Torch dtypes a module's state may hold, by name.

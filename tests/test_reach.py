@@ -6,15 +6,12 @@ Estimators declared global are refused by ``map_blocks`` and reported as not exa
 ``score_file``; estimators that change the pixel grid are refused by both.
 """
 
-import importlib
-import inspect
-
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
 from sklearn.ensemble import IsolationForest
 
 from skhsi import anomaly, classification, preprocessing, spatial
+from skhsi._registry import ESTIMATOR_PACKAGES, public_estimators
 from skhsi.base import GLOBAL, SpatialReach, spatial_reach
 from skhsi.datasets import make_synthetic_scene
 from skhsi.decomposition import TrainablePCA
@@ -25,8 +22,7 @@ from skhsi.selection import ConcreteBandSelector, LearnableChannelMixer
 
 da = pytest.importorskip("dask.array")
 
-_SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "spatial",
-                "classification", "representation")
+_SUBPACKAGES = ESTIMATOR_PACKAGES
 _TORCH = dict(max_epochs=1, device="cpu", random_state=0)
 _CUBE = make_synthetic_scene((47, 29, 8), random_state=3)
 _LABELS = np.zeros((47, 29), dtype=int)
@@ -97,14 +93,7 @@ _MAPS = ("QuantileBinaryDecider", "RecallThresholdDecider")  # they take score m
 
 
 def _public_estimators():
-    found = set()
-    for name in _SUBPACKAGES:
-        module = importlib.import_module(f"skhsi.{name}")
-        for attr in module.__all__:
-            obj = getattr(module, attr)
-            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
-                found.add(attr)
-    return found
+    return set(public_estimators())
 
 
 def test_every_public_estimator_is_covered():

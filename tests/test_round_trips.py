@@ -5,8 +5,6 @@ estimator that has no fast configuration here fails the suite until it gets
 one.
 """
 
-import importlib
-
 import joblib
 import numpy as np
 import pytest
@@ -17,10 +15,9 @@ from skhsi.anomaly import (
     LowRankSparseDetector,
     RXDetector,
 )
+from skhsi._registry import public_estimators
 from skhsi.persistence import load_weights, save_weights
 
-SUBPACKAGES = ("anomaly", "preprocessing", "decomposition", "selection", "classification",
-               "spatial", "representation")
 _TRAIN = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 FAST = {
     "BandpassByWavelength": dict(min_wavelength_nm=450, wavelengths=np.linspace(400, 900, 6)),
@@ -66,11 +63,7 @@ METHODS = ("transform", "anomaly_score", "decision_function", "predict", "predic
 
 
 def _public_estimators():
-    for sub in SUBPACKAGES:
-        module = importlib.import_module(f"skhsi.{sub}")
-        for name in module.__all__:
-            if isinstance(getattr(module, name), type):  # estimators, not functions
-                yield name, getattr(module, name)
+    return public_estimators().items()
 
 
 PUBLIC = sorted(_public_estimators())
