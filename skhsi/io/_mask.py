@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._image import _FORMATS, _as_mask
+from ._image import _as_mask
 
 __all__ = ["read_mask"]
 
