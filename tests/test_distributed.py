@@ -41,6 +41,7 @@ def _search():
                         cv=KFold(n_splits=2), n_jobs=-1)
 
 
+@pytest.mark.slow  # 7 s: a grid search on a local dask cluster
 def test_grid_search_on_the_dask_backend_equals_the_default_backend(client, indian_pines):
     """Real scene: a 60 x 60 crop, Grass-trees (51 pixels, in both folds) as the targets."""
     X = indian_pines.cube[80:140, :60]

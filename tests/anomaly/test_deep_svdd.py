@@ -18,6 +18,7 @@ def hydice_z(hydice):
     return ZScoreNormalizerGlobal().fit_transform(hydice.cube).astype(np.float32)
 
 
+@pytest.mark.slow  # 5 s: Deep SVDD trained on a real scene
 def test_default_beats_rx_on_hydice(hydice, hydice_z):
     det = DeepSVDD(random_state=0, device="cpu").fit(hydice_z)
     auc = roc_auc(hydice.mask, det.anomaly_score(hydice_z))
