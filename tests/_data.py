@@ -15,8 +15,16 @@ SHARED_DATA = Path(
     os.environ.get("SKHSI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
 
+
 def shared_file(relative):
-    """The path of a file of the shared data, or a skip that says where it was expected."""
+    """The path of a file of the shared data, or a skip that says where it was expected.
+
+    When the whole folder is absent every such test skips with the same message, so
+    pytest's summary gives it one line with the count.
+    """
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the real scenes of shared/data are not here: no folder {SHARED_DATA} "
+                    "(beside the repository; set SKHSI_SHARED_DATA to another folder)")
     path = SHARED_DATA / relative
     if not path.is_file():
         pytest.skip(

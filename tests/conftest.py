@@ -1,5 +1,7 @@
 """Fixtures shared by the tests: the real scenes of ``shared/data`` and small cubes."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,17 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Skips grouped by reason, one line each (pytest's own summary lists every place)."""
+    reasons = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) \
+            else str(report.longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if reasons:
+        terminalreporter.section("skipped, by reason")
+        for reason, count in reasons.most_common():
+            terminalreporter.line(f"SKIPPED [{count}] {reason}")
+
