@@ -138,11 +138,18 @@ for command in ("info", "detect", "score", "fit"):
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_runs_without_importing_torch(case):
-    code = _SETUP + textwrap.dedent(CASES[case]) + (
-        "\nprint(sorted(m for m in ('torch', 'skorch') if m in sys.modules))\n")
+def test_runs_without_importing_torch():
+    """Every case in one fresh interpreter, in turn: after each, neither torch nor skorch
+    is loaded (one process rather than one per case: the imports are the slow part)."""
+    code = _SETUP
+    for case in sorted(CASES):
+        code += (f"\n# -- {case}\n" + textwrap.dedent(CASES[case])
+                 + f"\nprint('case:', {case!r}, sorted(m for m in ('torch', 'skorch') "
+                 "if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, MPLBACKEND="Agg"), timeout=300)
+                         env=dict(os.environ, MPLBACKEND="Agg"), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    cases = [line for line in out.stdout.splitlines() if line.startswith("case: ")]
+    assert len(cases) == len(CASES), out.stdout[-2000:]
+    loaded = [line for line in cases if not line.endswith("[]")]
+    assert not loaded, loaded  # the first case named here loaded torch
