@@ -169,8 +169,6 @@ def _fit(est, kind, X):
 
 
 def classify(factory, kind, X, name, fit_in, use_in, expected):
-    import sklearn
-
     est = factory()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -186,7 +184,6 @@ def classify(factory, kind, X, name, fit_in, use_in, expected):
             return "unclear", f"{type(exc).__name__}: {message}"
         except Exception as exc:  # noqa: BLE001 - every other failure is unclear
             return "unclear", f"{type(exc).__name__}: {exc}"
-    del sklearn
     if out.dtype.kind in "fc" and not np.isfinite(out).all():
         return "silent", f"{int((~np.isfinite(out)).sum())} non-finite outputs"
     if expected is None:  # a view (or numbers as text): the same as a plain float copy

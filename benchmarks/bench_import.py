@@ -76,7 +76,6 @@ def main():
                         help="an earlier skhsi source tree to measure beside this one")
     parser.add_argument("--out", default=ROOT / "benchmarks" / "results" / "import_time.md")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     import numpy as np
 
     from skhsi.datasets import make_synthetic_scene

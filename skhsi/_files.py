@@ -130,3 +130,17 @@ def check_outputs(outputs, inputs):
                 raise ValueError(f"two outputs of one run are the same file, {other} and "
                                  f"{out}: give the inputs different names or write them to "
                                  "different directories.")
+
+
+def naming_file(path, what, step, errors=()):
+    """Run ``step()``; a ``ValueError``, or one of ``errors``, becomes a ``ValueError``
+    that starts with ``path`` and says ``what`` (one already starting with it passes)."""
+    try:
+        return step()
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: {what} ({exc}).") from exc
+    except errors as exc:
+        raise ValueError(f"{path}: {what} ({str(exc) or type(exc).__name__}).") from exc
+

@@ -26,7 +26,7 @@ import zipfile
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import atomic_write, naming_file
 from ._registry import ESTIMATOR_PACKAGES
 from .base import SpectralMixin, documented_attributes, is_torch_node
 
@@ -251,11 +251,9 @@ def _read(step, path, what):
     import pickle
 
     try:
-        return step()
-    except ValueError as exc:
-        if str(exc).startswith(str(path)):
-            raise
-        raise ValueError(f"{path}: {what}: {exc}") from exc
+        return naming_file(path, what, step,
+                           (OSError, EOFError, RuntimeError, KeyError, TypeError,
+                            AttributeError, IndexError, zipfile.BadZipFile))
     except pickle.UnpicklingError as exc:
         if "unsupported global" not in str(exc).lower():  # no code in it: damaged or foreign
             raise ValueError(f"{path}: {what} (the data is not a weights file's).") from exc
@@ -265,9 +263,6 @@ def _read(step, path, what):
             "Do not load it with pickle or torch.load(weights_only=False) unless you trust "
             "its source."
         ) from exc
-    except (OSError, EOFError, RuntimeError, KeyError, TypeError, AttributeError,
-            IndexError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: {what} ({type(exc).__name__}: {exc}).") from exc
 
 
 def _encode_estimator(estimator, arrays):

@@ -100,10 +100,11 @@ def open_cube(path, *, cube_key=None):
 def _load_npy(path):
     """A memory-mapped numeric ``.npy`` array; anything else is a ``ValueError`` naming it."""
     with open(path, "rb") as f:
-        magic = f.read(6)
-    if magic != b"\x93NUMPY":
-        raise ValueError(f"{path}: not an .npy file (it does not start with the .npy magic "
-                         "bytes); give an ENVI, .mat or .npy file.")
+        try:
+            np.lib.format.read_magic(f)
+        except ValueError:
+            raise ValueError(f"{path}: not an .npy file (it does not start with the .npy "
+                             "magic bytes); give an ENVI, .mat or .npy file.") from None
     try:
         cube = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:

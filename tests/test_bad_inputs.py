@@ -75,4 +75,5 @@ def test_the_message_names_nan_and_infinity_too():
         check_finite_values(_with(np.nan), "RX")
     with pytest.raises(ValueError, match=r"RX: the input contains -inf \(infinity\) at pixel 179"):
         check_finite_values(_with(-np.inf), "RX")
-    assert check_finite_values(_with(MAX_ABS_VALUE), "RX") is not None
+    at_the_limit = _with(MAX_ABS_VALUE)
+    assert check_finite_values(at_the_limit, "RX") is at_the_limit  # accepted, not copied

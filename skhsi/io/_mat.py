@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import naming_file
 from ._envi_header import _wavelength_scale
 from ._image import SpectralImage, _as_mask
 
@@ -22,17 +23,9 @@ def _unreadable(path, step):
     """Run ``step``; a file scipy or h5py cannot parse is a ``ValueError`` naming it."""
     from scipy.io.matlab import MatReadError
 
-    try:
-        return step()
-    except ValueError as exc:
-        if str(exc).startswith(str(path)):
-            raise
-        raise ValueError(f"{path}: not a readable .mat file ({exc}).") from exc
-    except (MatReadError, NotImplementedError, OSError, KeyError, TypeError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        detail = str(exc) or type(exc).__name__
-        raise ValueError(f"{path}: not a readable .mat file ({detail}).") from exc
+    return naming_file(path, "not a readable .mat file", step,
+                       (MatReadError, NotImplementedError, OSError, KeyError, TypeError,
+                        EOFError))
 
 
 class _V5File:
