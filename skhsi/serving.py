@@ -37,8 +37,8 @@ import numpy as np
 from .base import SpatialReach, spatial_reach
 from ._files import atomic_write, check_outputs, memmap_base, release_pages, staged_file
 
-__all__ = ["Stages", "Tiling", "open_cube", "output_paths", "output_stem", "pixelwise",
-           "read_rows", "score_file", "stages", "tiling"]
+__all__ = ["Stages", "Tiling", "detection_metrics", "open_cube", "output_paths",
+           "output_stem", "pixelwise", "read_rows", "score_file", "stages", "tiling"]
 
 #: Header keys of the input copied to the outputs: where the pixels are on the ground.
 GEO_KEYS = ("map info", "projection info", "coordinate system string", "geo points",
@@ -430,21 +430,41 @@ def _bands_for(image, n_features, name):
 
 
 def _threshold_of(estimator, threshold):
-    """``(rule, value, comparison)`` of ``threshold``; ``value`` of a quantile comes later."""
-    if threshold is None or threshold == "contamination":
-        final = estimator[-1] if hasattr(estimator, "steps") else estimator
-        offset = getattr(final, "offset_", None)
+    """``(rule, value, comparison)`` of ``threshold``; the value of a quantile or a
+    false-alarm rate is the map's own and comes later."""
+    if threshold == "contamination":
+        offset = _model_offset(estimator)
         if offset is None:
-            raise ValueError(f"{type(final).__name__} has no threshold of its own (offset_); "
-                             "give threshold=('quantile', q) or ('score', s).")
-        return "contamination", -float(offset), ">"
-    if isinstance(threshold, tuple) and len(threshold) == 2 and threshold[0] in (
-            "quantile", "score"):
+            raise ValueError(f"{type(_final(estimator)).__name__} has no threshold of its own "
+                             "(offset_); give threshold=('false-alarm', r), ('quantile', q) "
+                             "or ('score', s).")
+        return "contamination", -offset, ">"
+    if isinstance(threshold, tuple) and len(threshold) == 2 and threshold[0] in _RULES:
         rule, value = threshold[0], float(threshold[1])
-        if np.isfinite(value) and (rule == "score" or 0 <= value <= 1):
+        if np.isfinite(value) and _RULES[rule](value):
             return rule, value, ">="
-    raise ValueError(f"threshold must be 'contamination', ('quantile', q) with q in [0, 1] or "
-                     f"('score', s) with a finite s; got {threshold!r}.")
+    raise ValueError(f"threshold must be ('false-alarm', r) with r in (0, 1), 'contamination', "
+                     f"('quantile', q) with q in [0, 1] or ('score', s) with a finite s; got "
+                     f"{threshold!r}.")
+
+
+#: The threshold rules given as ``(rule, value)`` and the values each accepts.
+_RULES = {"false-alarm": lambda r: 0 < r < 1, "quantile": lambda q: 0 <= q <= 1,
+          "score": lambda s: True}
+
+
+#: The summary's name of a rule's value, for the rules whose score comes from the map.
+_RULE_KEYS = {"false-alarm": "false_alarm_rate", "quantile": "quantile"}
+
+
+def _final(estimator):
+    return estimator[-1] if hasattr(estimator, "steps") else estimator
+
+
+def _model_offset(estimator):
+    """``offset_`` of the model's last step as a float, or None when it has none."""
+    offset = getattr(_final(estimator), "offset_", None)
+    return None if offset is None else float(offset)
 
 
 def _chunks(array, rows):
@@ -555,7 +575,7 @@ def _image_files(image):
 
 
 def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
-               threshold="contamination", cube_key=None, stem=None, name=None,
+               threshold=("false-alarm", 0.01), cube_key=None, stem=None, name=None,
                progress=False):
     """Score an image file of any size in blocks of rows; write ENVI score map, mask, summary.
 
@@ -579,11 +599,21 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     halo : int or None, default=None
         Rows of neighbours for estimators without a declared reach (see
         :func:`tiling`); ``None`` is :data:`DEFAULT_HALO`.
-    threshold : "contamination", ("quantile", q) or ("score", s)
-        Which pixels the mask flags: scores above the model's own threshold
-        (``-offset_``, set in fit from its contamination), at or above the
-        map's ``q`` quantile (computed exactly, in bounded memory), or at or
-        above ``s``.
+    threshold : ("false-alarm", r), "contamination", ("quantile", q) or ("score", s), \
+            default=("false-alarm", 0.01)
+        Which pixels the mask flags. ``("false-alarm", r)``: the scores at or
+        above the ``k``-th highest of the file's map, ``k = max(1, floor(r *
+        n))``, so at most the share ``r`` of the file's pixels is flagged
+        whatever scene, sensor or illumination it holds (computed exactly, in
+        bounded memory; see :class:`~skhsi.anomaly.FalseAlarmDecider`).
+        ``"contamination"``: scores above the model's own threshold
+        (``-offset_``, set in fit from its contamination on the fitting
+        scene), a fixed score that flags its share only on scenes like the
+        fitting one. ``("quantile", q)``: at or above the map's ``q``
+        quantile. ``("score", s)``: at or above ``s``. Whatever the rule, the
+        summary's ``model_threshold`` gives the share of the file the model's
+        own threshold flags, when the model has one: far above its
+        contamination, the file differs from the fitting scene.
     cube_key : str or None
         Variable of a ``.mat`` file.
     stem : str or None
@@ -597,7 +627,10 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
     -------
     dict
         The summary also written as JSON: shape, tiling, threshold, flagged
-        pixels, seconds, pixels per second and the output paths.
+        pixels, the model's own threshold, seconds, pixels per second and
+        the output paths; with a ground-truth mask in the image, the
+        detection metrics (ROC AUC, average precision, IoU, precision and
+        recall of the flagged pixels).
 
     Examples
     --------
@@ -641,7 +674,7 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
         score_seconds = time.perf_counter() - start
         staged.append(staged_file(targets["mask.img"], lambda f: f.truncate(height * width)))
         mask = np.memmap(staged[-1], dtype=np.uint8, mode="r+", shape=(height, width))
-        value, flagged = _flag(scores, mask, plan)
+        value, flagged, beyond_model = _flag(scores, mask, plan)
         del scores, mask
         seconds = time.perf_counter() - start
         header = image.metadata.get("header")
@@ -650,13 +683,12 @@ def score_file(estimator, source, out_dir, *, tile_rows=None, halo=None,
             _header((height, width), 4, "anomaly score", geo))))
         staged.append(staged_file(targets["mask.hdr"], lambda f: f.write(
             _header((height, width), 1, "flagged", geo))))
-        summary = _summary(estimator, image, name, plan, value, flagged, score_seconds,
-                           seconds, targets, threshold)
+        summary = _summary(estimator, image, name, plan, value, (flagged, beyond_model),
+                           score_seconds, seconds, targets)
         if image.mask is not None:  # ground truth came with the file: how the map does
-            from .metrics import roc_auc
-
-            summary["roc_auc"] = roc_auc(image.mask, np.fromfile(staged[0], dtype="<f4")
-                                         .reshape(height, width))
+            summary.update(detection_metrics(
+                image.mask, np.fromfile(staged[0], dtype="<f4").reshape(height, width),
+                np.fromfile(staged[1], dtype=np.uint8).reshape(height, width) == 1))
         for tmp, key in zip(staged, ("scores.img", "mask.img", "scores.hdr", "mask.hdr")):
             os.replace(tmp, targets[key])
         staged = []
@@ -677,6 +709,7 @@ class _Plan(NamedTuple):
     rule: str
     value: float
     comparison: str
+    model_value: object  # the model's own threshold (-offset_), or None
     how: Tiling
     split: object  # the model's Stages, or None when it needs no halo
     tile_rows: int
@@ -689,6 +722,7 @@ def _plan(estimator, image, name, tile_rows, halo, threshold):
                         f"{type(estimator).__name__}.")
     keep = _bands_for(image, getattr(estimator, "n_features_in_", None), name)
     rule, value, comparison = _threshold_of(estimator, threshold)
+    offset = _model_offset(estimator)
     how = tiling(estimator, halo=halo)
     height, width = image.cube.shape[:2]
     split = stages(estimator) if how.halo else None
@@ -700,7 +734,8 @@ def _plan(estimator, image, name, tile_rows, halo, threshold):
     if int(tile_rows) < 1:
         raise ValueError(f"tile_rows must be >= 1; got {tile_rows}.")
     tile_rows = -(-int(tile_rows) // how.multiple) * how.multiple
-    return _Plan(keep, rule, value, comparison, how, split, tile_rows)
+    return _Plan(keep, rule, value, comparison, None if offset is None else -offset, how,
+                 split, tile_rows)
 
 
 def _score_map(estimator, cube, plan, scores, out_dir, progress_name):
@@ -730,37 +765,91 @@ def _score_map(estimator, cube, plan, scores, out_dir, progress_name):
 
 
 def _flag(scores, mask, plan):
-    """Write: the mask of the scores beyond the threshold; the threshold and the count."""
+    """Write: the mask of the scores beyond the threshold; the threshold, the count and
+    the count beyond the model's own threshold (None when it has none)."""
     height, width = scores.shape
     chunk_rows = max(1, (1 << 22) // width)
-    value = _quantile(scores, plan.value, chunk_rows) if plan.rule == "quantile" \
-        else plan.value
-    flagged = 0
+    if plan.rule == "quantile":
+        value = _quantile(scores, plan.value, chunk_rows)
+    elif plan.rule == "false-alarm":
+        from .anomaly._decider import false_alarm_rank
+
+        k = false_alarm_rank(plan.value, scores.size)
+        value = _order_statistic(scores, scores.size - k, chunk_rows)
+    else:
+        value = plan.value
+    flagged, beyond_model = 0, 0
     for r in range(0, height, chunk_rows):
         part = scores[r:r + chunk_rows]
         hits = part > value if plan.comparison == ">" else part >= value
         mask[r:r + chunk_rows] = hits
         flagged += int(hits.sum())
+        if plan.model_value is not None:
+            beyond_model += int(np.count_nonzero(part > plan.model_value))
         release_pages(scores, mask)
-    return value, flagged
+    return value, flagged, (None if plan.model_value is None else beyond_model)
 
 
-def _summary(estimator, image, name, plan, value, flagged, score_seconds, seconds, targets,
-             threshold):
+def _summary(estimator, image, name, plan, value, counts, score_seconds, seconds, targets):
     """Summarise: what was scored, how, the threshold and the outputs."""
     cube = image.cube
     height, width = cube.shape[:2]
     how = plan.how
-    return {
+    flagged, beyond_model = counts
+    final = _final(estimator)
+    summary = {
         "input": name, "shape": list(cube.shape), "model": type(estimator).__name__,
         "bands_used": int(cube.shape[-1] if plan.keep is None else len(plan.keep)),
         "tiling": {"tile_rows": min(plan.tile_rows, height), "halo": how.halo,
                    "exact": how.exact, "note": how.note},
         "threshold": {"rule": plan.rule, "score": value, "comparison": plan.comparison,
-                      **({"quantile": float(threshold[1])} if plan.rule == "quantile"
+                      **({_RULE_KEYS[plan.rule]: plan.value} if plan.rule in _RULE_KEYS
                          else {})},
-        "flagged_pixels": flagged, "score_seconds": round(score_seconds, 3),
+        "flagged_pixels": flagged,
+        "flagged_share": round(flagged / (height * width), 6),
+        "score_seconds": round(score_seconds, 3),
         "seconds": round(seconds, 3),
         "pixels_per_second": round(height * width / max(score_seconds, 1e-9), 1),
         "outputs": [str(targets[k]) for k in targets],
     }
+    if beyond_model is not None:
+        summary["model_threshold"] = {
+            "score": plan.model_value,
+            "contamination": getattr(final, "contamination", None),
+            "flagged_share": round(beyond_model / (height * width), 6)}
+    return summary
+
+
+def detection_metrics(mask, scores, flagged):
+    """How a score map and its flagged pixels meet a ground-truth mask.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (H, W)
+        Ground truth, True = anomaly.
+    scores : ndarray of shape (H, W)
+        Anomaly scores.
+    flagged : ndarray of bool, shape (H, W)
+
+    Returns
+    -------
+    dict
+        ``anomalous_pixels``, ``roc_auc``, ``average_precision`` (of the
+        scores), ``iou``, ``precision``, ``recall`` (of the flagged pixels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhsi.serving import detection_metrics
+    >>> mask = np.array([[True, False], [False, False]])
+    >>> detection_metrics(mask, np.array([[0.9, 0.1], [0.5, 0.2]]), mask)["recall"]
+    1.0
+    """
+    from . import metrics
+
+    return {"anomalous_pixels": int(mask.sum()),
+            "roc_auc": metrics.roc_auc(mask, scores),
+            "average_precision": metrics.average_precision(mask, scores),
+            "iou": metrics.iou(mask, flagged),
+            "precision": metrics.precision(mask, flagged),
+            "recall": metrics.recall(mask, flagged)}

@@ -643,3 +643,52 @@ def test_system_errors_name_the_file(tmp_path, capsys, monkeypatch):
     assert main(["info", "x"]) == 2
     assert capsys.readouterr().err == f"skhsi: error: {tmp_path / 'scene.hdr'}: " \
                                       "Permission denied\n"
+
+
+def _mat_without_wavelengths(path, n_bands=8):
+    from scipy.io import savemat
+
+    savemat(path, {"data": np.random.default_rng(0).random((6, 5, n_bands))})
+    return str(path)
+
+
+def test_bands_takes_the_wavelengths_from_a_text_file(tmp_path, capsys):
+    mat = _mat_without_wavelengths(tmp_path / "s.mat")
+    (tmp_path / "wl.txt").write_text("400, 450 500\n550\n600,650  # nm\n700 750\n")
+    assert main(["bands", mat, "-k", "3", "--wavelengths", str(tmp_path / "wl.txt")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[2:] == ["   1  450", "   4  600", "   6  700"]
+    assert main(["bands", mat, "--strategy", "rgb", "--wavelengths",
+                 str(tmp_path / "wl.txt")]) == 0
+    assert [line.split()[1] for line in capsys.readouterr().out.splitlines()[2:]] == \
+        ["650", "550", "450"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("400 450 500 550 600 650 700", "expected 8 values (cube has 8 bands), got 7"),
+    ("400 450 500 550 600 650 700 750 800", "expected 8 values (cube has 8 bands), got 9"),
+    ("400 450 500 550 600 650 640 750", "must be strictly increasing"),
+    ("400 450 nm 550 600 650 700 750", "must be numbers in nm"),
+])
+def test_wrong_wavelengths_files_exit_2_naming_the_file(tmp_path, capsys, text, message):
+    mat = _mat_without_wavelengths(tmp_path / "s.mat")
+    (tmp_path / "wl.txt").write_text(text)
+    assert main(["bands", mat, "--wavelengths", str(tmp_path / "wl.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"skhsi: error: {tmp_path / 'wl.txt'}: ") and message in err
+
+
+def test_unknown_wavelengths_come_with_a_hint(tmp_path, capsys):
+    mat = _mat_without_wavelengths(tmp_path / "s.mat")
+    hint = "give them with --wavelengths FILE (one centre in nm per band)"
+    assert main(["bands", mat, "-k", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2:4] == ["   2  unknown", "   6  unknown"]
+    assert lines[4:] == [f"wavelengths unknown: {hint}"]
+    assert main(["bands", mat, "--strategy", "rgb"]) == 2
+    assert hint in capsys.readouterr().err
+    assert main(["info", mat]) == 0
+    assert "wavelengths  unknown (skhsi bands takes them with --wavelengths FILE" in \
+        capsys.readouterr().out
+    assert main(["bands", "indian_pines", "-k", "2"]) == 0  # wavelengths known: no hint
+    assert "--wavelengths" not in capsys.readouterr().out

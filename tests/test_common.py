@@ -11,6 +11,7 @@ from skhsi.anomaly import (
     DeepSVDD,
     LocalRXDetector,
     LowRankSparseDetector,
+    FalseAlarmDecider,
     QuantileBinaryDecider,
     RXDetector,
     VAEDetector,
@@ -38,6 +39,7 @@ ESTIMATORS = [
     DeepSVDD(**_FAST),
     DeepSVDD(**{**_FAST, "kernel": "linear", "objective": "soft-boundary"}),
     QuantileBinaryDecider(),
+    FalseAlarmDecider(),
     TrainablePCA(2),
     TrainablePCA(2, whiten=True, max_epochs=1, batch_size=16, device="cpu", random_state=0),
     BandSampler(2),
@@ -86,6 +88,12 @@ _EXPECTED = {
             "the threshold is a quantile of the whole image, so a subset of the "
             "pixels gets another threshold"
         ),
+    },
+    "FalseAlarmDecider": {
+        "check_n_features_in_after_fitting": _ANY_WIDTH,
+        "check_transformer_general": _ANY_WIDTH,
+        "check_fit1d": _ONE_IMAGE,
+        "check_fit2d_predict1d": _ONE_IMAGE,
     },
     "LowRankSparseDetector": {"check_methods_subset_invariance": _WHOLE_IMAGE},
 }

@@ -19,7 +19,7 @@ from sklearn.utils import get_tags
 
 from .test_reach import _CUBE, _LABELS, CASES, _method
 
-_MAPS = {"QuantileBinaryDecider", "RecallThresholdDecider"}
+_MAPS = {"QuantileBinaryDecider", "FalseAlarmDecider", "RecallThresholdDecider"}
 _CUBE_ONLY = [pytest.param(est, id=f"{name}-{i}") for name, ests in CASES.items()
               for i, est in enumerate(ests)
               if name in _MAPS or not get_tags(est).input_tags.two_d_array]

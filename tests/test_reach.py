@@ -47,6 +47,7 @@ CASES = {
                                                 outer_window=9)],
     "LowRankSparseDetector": [anomaly.LowRankSparseDetector(max_iter=10)],
     "QuantileBinaryDecider": [anomaly.QuantileBinaryDecider()],
+    "FalseAlarmDecider": [anomaly.FalseAlarmDecider()],
     "RXDetector": [anomaly.RXDetector()],
     "RecallThresholdDecider": [anomaly.RecallThresholdDecider()],
     "VAEDetector": [anomaly.VAEDetector(hidden=4, **_TORCH),
@@ -89,7 +90,8 @@ PIPELINES = {
         spatial.PatchFeatures(3), anomaly.LocalRXDetector(n_components=3, inner_window=3,
                                                           outer_window=7)),
 }
-_MAPS = ("QuantileBinaryDecider", "RecallThresholdDecider")  # they take score maps
+_MAPS = ("QuantileBinaryDecider", "FalseAlarmDecider",
+         "RecallThresholdDecider")  # they take score maps
 
 
 def _public_estimators():

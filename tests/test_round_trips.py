@@ -28,6 +28,7 @@ FAST = {
     "ZScoreNormalizerGlobal": {},
     "RXDetector": {},
     "QuantileBinaryDecider": {},
+    "FalseAlarmDecider": dict(false_alarm_rate=0.05),
     "DeepSVDD": dict(n_rff=32, hidden=8, rep_dim=4, **_TRAIN),
     "AutoencoderDetector": [dict(hidden=8, **_TRAIN),
                             dict(spatial=True, hidden=4, tile_size=8, **_TRAIN),
@@ -78,7 +79,7 @@ def test_every_public_estimator_has_a_configuration():
 
 def _fitted(name, cls, params, cube):
     estimator = cls(**params)
-    if name == "QuantileBinaryDecider":
+    if name in ("QuantileBinaryDecider", "FalseAlarmDecider"):
         return estimator.fit(cube[..., 0]), cube[..., 0]
     if name == "RecallThresholdDecider":
         return estimator.fit(cube[..., 0], cube[..., 0] > 0), cube[..., 0]

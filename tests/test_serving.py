@@ -36,7 +36,7 @@ def test_rx_in_blocks_equals_whole_image_scoring_and_carries_the_map_info(tmp_pa
     rx = RXDetector().fit(cube)
     out = tmp_path / "out"
     out.mkdir()
-    summary = score_file(rx, path, out, tile_rows=7)
+    summary = score_file(rx, path, out, tile_rows=7, threshold="contamination")
     whole = rx.anomaly_score(np.asarray(cube))
     scores = _map(out / "scene_scores.hdr")
     assert scores.dtype == np.float32 and scores.shape == (61, 37)
@@ -146,13 +146,40 @@ def test_the_quantile_rule_is_numpys_quantile_in_bounded_memory(tmp_path, monkey
     assert np.array_equal(mask, (scores >= summary["threshold"]["score"]).astype(np.uint8))
 
 
+@pytest.mark.parametrize("rate", [0.01, 0.05, 1e-6])
+def test_false_alarm_rule_flags_at_most_its_share_of_the_file(tmp_path, scene, rate):
+    rx = RXDetector().fit(scene.cube)
+    np.save(tmp_path / "x.npy", scene.cube)
+    summary = score_file(rx, tmp_path / "x.npy", tmp_path, threshold=("false-alarm", rate),
+                         tile_rows=9)
+    scores = _map(tmp_path / "x_scores.hdr")
+    k = max(1, int(np.floor(rate * scores.size)))
+    assert summary["threshold"]["score"] == np.sort(scores.ravel())[::-1][k - 1]
+    assert summary["flagged_pixels"] == k == int(_map(tmp_path / "x_mask.hdr").sum())
+    assert summary["threshold"]["false_alarm_rate"] == rate
+    # the model's own threshold (contamination 0.01 of the fitting scene), counted beside
+    model = summary["model_threshold"]
+    assert model["score"] == -rx.offset_ and model["contamination"] == 0.01
+    assert model["flagged_share"] == round(float((scores > -rx.offset_).mean()), 6)
+
+
+def test_the_default_rule_keeps_its_share_on_a_scene_unlike_the_fitting_one(tmp_path, scene):
+    rx = RXDetector().fit(scene.cube)
+    np.save(tmp_path / "x.npy", 3.0 * scene.cube + 1.0)  # another gain and offset
+    summary = score_file(rx, tmp_path / "x.npy", tmp_path)
+    n = scene.cube.shape[0] * scene.cube.shape[1]
+    assert summary["threshold"]["rule"] == "false-alarm"
+    assert summary["flagged_pixels"] == max(1, int(0.01 * n))
+    assert summary["model_threshold"]["flagged_share"] > 0.5  # the fitting scene's threshold
+
+
 def test_score_threshold_and_bad_threshold(tmp_path, scene):
     rx = RXDetector().fit(scene.cube)
     np.save(tmp_path / "x.npy", scene.cube)
     summary = score_file(rx, tmp_path / "x.npy", tmp_path, threshold=("score", 30.0))
     scores = _map(tmp_path / "x_scores.hdr")
     assert summary["flagged_pixels"] == int((scores >= 30.0).sum())
-    with pytest.raises(ValueError, match=r"threshold must be 'contamination'.*got \('q', 1\)"):
+    with pytest.raises(ValueError, match=r"threshold must be \('false-alarm', r\).*got \('q', 1\)"):
         score_file(rx, tmp_path / "x.npy", tmp_path, threshold=("q", 1))
 
 

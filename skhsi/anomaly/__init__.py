@@ -10,7 +10,7 @@ weights (:class:`DeepSVDD`, :class:`AutoencoderDetector`,
 import lazy_loader
 
 from ._attribute import AttributeFilterDetector
-from ._decider import QuantileBinaryDecider, RecallThresholdDecider
+from ._decider import FalseAlarmDecider, QuantileBinaryDecider, RecallThresholdDecider
 from ._ensemble import ConsensusDetector
 from ._local_rx import LocalRXDetector
 from ._low_rank import LowRankSparseDetector
@@ -23,8 +23,8 @@ __getattr__, _dir, _lazy = lazy_loader.attach(__name__, submod_attrs={
 })
 
 __all__ = ["AttributeFilterDetector", "AutoencoderDetector", "ConsensusDetector", "DeepSVDD",
-           "LocalRXDetector", "LowRankSparseDetector", "QuantileBinaryDecider",
-           "RXDetector", "RecallThresholdDecider", "VAEDetector"]
+           "FalseAlarmDecider", "LocalRXDetector", "LowRankSparseDetector",
+           "QuantileBinaryDecider", "RXDetector", "RecallThresholdDecider", "VAEDetector"]
 
 
 def __dir__():

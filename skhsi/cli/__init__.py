@@ -107,6 +107,10 @@ def _build_parser():
                        help="number of bands (default: 10; rgb always picks 3)")
     bands.add_argument("--drop-bad-bands", action="store_true",
                        help="drop the header's bad bands (bbl) first")
+    bands.add_argument("--wavelengths", default=None, metavar="FILE",
+                       help="text file of the band centres in nm, one per band of the file "
+                            "(one per line, or separated by commas or spaces), strictly "
+                            "increasing; replaces the file's own")
     return parser
 
 

@@ -161,29 +161,89 @@ def _progress(args, message):
         print(f"skhsi: {message}", file=sys.stderr, flush=True)
 
 
+#: The false-alarm rate of the default threshold: at most 1 % of the pixels flagged.
+DEFAULT_FALSE_ALARM_RATE = 0.01
+
+
+def _add_threshold_option(parser, where):
+    parser.add_argument(
+        "--threshold", default=None, metavar="RULE",
+        help=f"which pixels are flagged: false-alarm:R (the default, R={DEFAULT_FALSE_ALARM_RATE:g}: "
+             f"the scores reached by at most the share R of the {where}'s pixels), "
+             "contamination (the detector's own threshold, set in fit from its "
+             f"contamination), quantile:Q (at or above the {where}'s Q quantile) or score:S "
+             "(at or above S)")
+
+
 def _threshold_rule(args):
     """``(rule, value)`` of ``--threshold`` (``--quantile`` gives the quantile rule's value)."""
-    if args.threshold is None and not 0.0 <= args.quantile <= 1.0:
+    if args.threshold is not None and args.quantile is not None:
+        raise ValueError("give --threshold or --quantile, not both")
+    if args.quantile is not None and not 0.0 <= args.quantile <= 1.0:
         raise ValueError(f"--quantile must lie in [0, 1], got {args.quantile}")
-    spec = args.threshold if args.threshold is not None else f"quantile:{args.quantile}"
+    spec = args.threshold if args.threshold is not None else (
+        f"quantile:{args.quantile}" if args.quantile is not None
+        else f"false-alarm:{DEFAULT_FALSE_ALARM_RATE}")
     rule, _, text = spec.partition(":")
     if rule == "contamination" and not text:
         return rule, None
-    if rule in ("quantile", "score") and text:
+    if rule in ("false-alarm", "quantile", "score") and text:
         try:
             value = float(text)
         except ValueError:
             value = None
-        if value is not None and np.isfinite(value) and (rule == "score" or 0 <= value <= 1):
+        if value is not None and np.isfinite(value) and (
+                rule == "score" or (rule == "quantile" and 0 <= value <= 1)
+                or (rule == "false-alarm" and 0 < value < 1)):
             return rule, value
     raise ValueError(
-        f"--threshold must be quantile:Q with Q in [0, 1], contamination, or score:S with "
-        f"a finite number S; got {spec!r}."
+        f"--threshold must be false-alarm:R with R in (0, 1), contamination, quantile:Q with "
+        f"Q in [0, 1], or score:S with a finite number S; got {spec!r}."
     )
 
 
-def _save_figure(figure, path, credit=None):
-    if credit:
-        figure.text(0.5, 0.0, credit, ha="center", va="top", fontsize=6, color="0.3")
-    _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120,
+def _print_metrics(result):
+    """The detection metrics of ``result`` (a mask was given), or why there are none."""
+    if "roc_auc" not in result:
+        print("metrics    none: no ground-truth mask (give one with --mask FILE)")
+        return
+    print(f"ROC AUC    {result['roc_auc']:.4f}   (the ranking of all pixels: no threshold)")
+    print(f"AP         {result['average_precision']:.4f}")
+    print(f"IoU        {result['iou']:.4f}   (of the flagged pixels)")
+    print(f"precision  {result['precision']:.4f}")
+    print(f"recall     {result['recall']:.4f}")
+
+
+def _threshold_hints(result, n_pixels):
+    """Lines that say when the flagged share says more about the threshold than the
+    detector: an extreme share, or fewer flagged pixels than the mask's anomalies."""
+    flagged = result["flagged_pixels"]
+    share = flagged / n_pixels
+    hints = []
+    if flagged == 0 or share > 0.05:
+        hints.append(f"{share:.2%} of the pixels are flagged; --threshold "
+                     f"false-alarm:{DEFAULT_FALSE_ALARM_RATE:g} flags at most "
+                     f"{DEFAULT_FALSE_ALARM_RATE:.0%} of them")
+    anomalous = result.get("anomalous_pixels")
+    if anomalous and flagged < anomalous:
+        rate = min(0.5, float(f"{1.5 * anomalous / n_pixels:.1g}"))
+        hints.append(f"the mask has {anomalous} anomalous pixels ({anomalous / n_pixels:.2%}), "
+                     f"more than the {flagged} flagged, so recall is at most "
+                     f"{flagged / anomalous:.2f} whatever the detector; --threshold "
+                     f"false-alarm:{rate:g} flags more")
+    model = result.get("model_threshold")
+    if model and model.get("contamination") and (
+            model["flagged_share"] > 3 * model["contamination"]):
+        hints.append(f"the model's own threshold, from the scene it was fitted on, would flag "
+                     f"{model['flagged_share']:.2%} of this file (its contamination: "
+                     f"{model['contamination']:.2%}): the file's scores run higher than the "
+                     "fitting scene's (another scene, sensor or illumination); "
+                     "--threshold contamination keeps that threshold")
+    for hint in hints:
+        print(f"hint       {hint}")
+
+
+def _save_figure(figure, path, dpi=150):
+    """Write ``figure`` in the format of ``path``'s suffix."""
+    _atomic_write(path, lambda f: figure.savefig(f, format=Path(path).suffix[1:], dpi=dpi,
                                                  bbox_inches="tight", pad_inches=0.08))

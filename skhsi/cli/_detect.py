@@ -9,8 +9,8 @@ import numpy as np
 from skhsi._files import check_outputs
 
 from ._common import (_atomic_write, _bands_used, _check_output_dir, _inputs, _load,
-                      _make_detector, _make_output_dir, _progress, _save_figure,
-                      _threshold_rule)
+                      _make_detector, _make_output_dir, _print_metrics, _progress,
+                      _save_figure, _threshold_hints, _threshold_rule)
 
 
 def _detect(args):
@@ -19,14 +19,19 @@ def _detect(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from skhsi import metrics, plotting
-    from skhsi.anomaly import QuantileBinaryDecider
+    from skhsi import plotting
+    from skhsi.anomaly import FalseAlarmDecider, QuantileBinaryDecider
+    from skhsi.io._geo import map_grid
+    from skhsi.serving import detection_metrics
 
     rule, value = _threshold_rule(args)
+    if args.dpi < 10 or args.dpi > 2400:
+        raise ValueError(f"--dpi must lie in [10, 2400]; got {args.dpi}.")
     out = Path(args.out)
     stem = f"{Path(str(args.scene)).stem}_{args.method}"
     outputs = {kind: out / f"{stem}_{kind}" for kind in
-               ("heatmap.png", "overlay.png", "scores.npy", "metrics.json")}
+               (f"heatmap.{args.format}", f"overlay.{args.format}", "scores.npy",
+                "metrics.json")}
     check_outputs(outputs.values(), _inputs(args.scene, args.mask))
     _check_output_dir(out)
     if args.mask is not None and args.mask_key is not None \
@@ -35,6 +40,8 @@ def _detect(args):
     else:
         mask_key = None
     image = _load(args.scene, args)
+    grid = map_grid(image.metadata, pixel_size=args.pixel_size if args.pixel_size is not None
+                    else image.metadata.get("pixel_size_m"))
     if args.mask is not None:
         from dataclasses import replace
 
@@ -53,21 +60,30 @@ def _detect(args):
     start = time.perf_counter()
     scores = detector.fit_anomaly_score(cube)  # the training scores: no second pass
     seconds = time.perf_counter() - start
-    if rule == "quantile":
+    if rule == "false-alarm":
+        threshold = FalseAlarmDecider(false_alarm_rate=value).fit(scores).threshold_
+        flagged = scores >= threshold
+        rule_text = (f"false-alarm rate {value:g}: scores >= {threshold:.4g}, reached by at "
+                     f"most {value:.2%} of the scene's pixels")
+        caption = f"flagged: false-alarm rate {value:g} (at most {value:.2%} of the pixels)"
+    elif rule == "quantile":
         decider = QuantileBinaryDecider(quantile=value).fit(scores)
         threshold = float(decider.thresholds(scores)[0, 0])
         flagged = scores >= threshold
         rule_text = f"scores >= {threshold:.4g}, the {value:g} quantile"
+        caption = f"flagged: scores at or above their {value:g} quantile"
     elif rule == "contamination":
         final = detector[-1] if hasattr(detector, "steps") else detector
         threshold = -float(final.offset_)
         flagged = scores > threshold
         rule_text = (f"scores > {threshold:.4g}, the detector's threshold "
                      f"(contamination={final.contamination:g})")
+        caption = f"flagged: the detector's threshold (contamination {final.contamination:g})"
     else:
         threshold = value
         flagged = scores >= threshold
         rule_text = f"scores >= {threshold:.4g}"
+        caption = f"flagged: scores at or above {threshold:.4g}"
 
     result = {
         "scene": str(args.scene),
@@ -75,7 +91,6 @@ def _detect(args):
         "shape": list(cube.shape),
         "bands_used": _bands_used(detector, cube.shape[-1]),
         "bad_bands_dropped": dropped,
-        "quantile": args.quantile if rule == "quantile" else None,
         "threshold": {"rule": rule, "value": value, "score": threshold, "text": rule_text},
         "flagged_pixels": int(flagged.sum()),
         "seconds": round(seconds, 3),
@@ -86,33 +101,55 @@ def _detect(args):
     if "credit" in image.metadata:
         result["data_credit"] = image.metadata["credit"]
     if image.mask is not None:
-        result.update(
-            anomalous_pixels=int(image.mask.sum()),
-            roc_auc=metrics.roc_auc(image.mask, scores),
-            average_precision=metrics.average_precision(image.mask, scores),
-            iou=metrics.iou(image.mask, flagged),
-            precision=metrics.precision(image.mask, flagged),
-            recall=metrics.recall(image.mask, flagged),
-        )
+        result.update(detection_metrics(image.mask, scores, flagged))
 
     _make_output_dir(out)
     _progress(args, f"writing the pictures, scores and summary to {out} ...")
-    name = Path(str(args.scene)).name
-    credit = image.metadata.get("credit")
-    ax = plotting.plot_score_heatmap(scores, title=f"{args.method} anomaly score: {name}")
-    _save_figure(ax.figure, outputs["heatmap.png"], credit)
+    scene_text = _scene_caption(args.scene, image, cube.shape, grid)
+    method_text = _METHOD_NAMES.get(args.method, args.method)
+    credit = f". Data: {image.metadata['credit']}" if "credit" in image.metadata else ""
+    ax = plotting.plot_score_heatmap(
+        scores, grid=grid, title=f"Anomaly scores: {_scene_title(args.scene, image)}",
+        subtitle=f"{scene_text}; {method_text}{credit}")
+    _save_figure(ax.figure, outputs[f"heatmap.{args.format}"], args.dpi)
     plt.close(ax.figure)
     ax = plotting.plot_detection_overlay(
-        cube, image.mask, flagged, wavelengths=image.wavelengths, alpha=0.9,
-        title=f"{name}: {args.method}, {rule_text}")
-    _save_figure(ax.figure, outputs["overlay.png"], credit)
+        cube, image.mask, flagged, wavelengths=image.wavelengths, grid=grid,
+        title=f"Detected anomalies: {_scene_title(args.scene, image)}",
+        subtitle=f"{scene_text}; {method_text}; {caption}{credit}")
+    _save_figure(ax.figure, outputs[f"overlay.{args.format}"], args.dpi)
     plt.close(ax.figure)
     _atomic_write(outputs["scores.npy"], lambda f: np.save(f, scores))
     result["outputs"] = sorted(str(p) for p in outputs.values())
     _atomic_write(outputs["metrics.json"],
                   lambda f: f.write(json.dumps(result, indent=2).encode()))
     _print_result(result)
+    _threshold_hints(result, cube.shape[0] * cube.shape[1])
     return 0
+
+
+#: The detectors of ``--method`` in plain words, for captions.
+_METHOD_NAMES = {
+    "attribute": "skhsi default detector (attribute filters, local and global RX)",
+    "rx": "global RX detector", "local-rx": "local (dual-window) RX detector",
+    "low-rank": "low-rank plus sparse (robust PCA) detector", "deep-svdd": "Deep SVDD",
+    "autoencoder": "spectral autoencoder", "blind-spot": "blind-spot spatial autoencoder"}
+
+
+def _scene_title(scene, image):
+    """The scene's name for a title: its own title when it has one, else the file's name."""
+    title = image.metadata.get("title")
+    return title if isinstance(title, str) and title else Path(str(scene)).name
+
+
+def _scene_caption(scene, image, shape, grid):
+    """Size, bands and ground sampling of the scene, for a caption."""
+    text = f"{shape[0]} x {shape[1]} pixels, {shape[2]} bands"
+    if grid is not None and grid.units != "°":
+        dx, dy = grid.pixel_size
+        text += f", {dx:g} {grid.units} pixels" if dx == dy else \
+            f", {dx:g} x {dy:g} {grid.units} pixels"
+    return text
 
 
 def _print_result(result):
@@ -132,14 +169,7 @@ def _print_result(result):
                   f"{row['share_of_class']:>8.1%}")
     else:
         print(f"flagged    {result['flagged_pixels']} pixels ({result['threshold']['text']})")
-    if "roc_auc" in result:
-        print(f"ROC AUC    {result['roc_auc']:.4f}")
-        print(f"AP         {result['average_precision']:.4f}")
-        print(f"IoU        {result['iou']:.4f}   (flagged: {result['threshold']['text']})")
-        print(f"precision  {result['precision']:.4f}")
-        print(f"recall     {result['recall']:.4f}")
-    else:
-        print("metrics    none: the scene has no anomaly ground-truth mask")
+    _print_metrics(result)
     print(f"time       {result['seconds']:.2f} s (fit and score)")
     for path in result["outputs"]:
         print(f"wrote      {path}")

@@ -4,6 +4,8 @@ import numpy as np
 
 from ._common import _load
 
+_HOW = "give them with --wavelengths FILE (one centre in nm per band)"
+
 
 def _info(args):
     image = _load(args.file, args)
@@ -15,7 +17,8 @@ def _info(args):
         w = image.wavelengths
         print(f"wavelengths  {w[0]:g}-{w[-1]:g} nm, {len(w)} bands")
     else:
-        print("wavelengths  unknown")
+        print("wavelengths  unknown (skhsi bands takes them with --wavelengths FILE, one "
+              "centre in nm per band)")
     if image.bad_bands is not None:
         print(f"bad bands    {int(image.bad_bands.sum())}")
     if image.mask is not None:
@@ -51,10 +54,42 @@ def _info(args):
     return 0
 
 
+def _with_wavelengths(image, path):
+    """``image`` with the band centres (nm) of the text file ``path``: numbers one per
+    line or separated by commas or spaces (``#`` starts a comment), one per band of the
+    file (bad bands included), strictly increasing; errors name ``path``."""
+    import dataclasses
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"No such wavelengths file: {path}")
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file of wavelengths (nm, one per band).") \
+            from None
+    tokens = " ".join(line.split("#", 1)[0].replace(",", " ")
+                      for line in text.splitlines()).split()
+    try:
+        values = np.array(tokens, dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{path}: wavelengths must be numbers in nm; {exc}.") from None
+    try:
+        return dataclasses.replace(image, wavelengths=values)
+    except ValueError as exc:  # not one per band, not finite, not increasing
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def _bands(args):
     from skhsi.preprocessing import BandSampler
+    from skhsi.preprocessing._sampling import _NEEDS_WAVELENGTHS
 
     image = _load(args.file, args)
+    if args.wavelengths is not None:
+        image = _with_wavelengths(image, args.wavelengths)
+    if image.wavelengths is None and args.strategy in _NEEDS_WAVELENGTHS:
+        raise ValueError(f"--strategy {args.strategy} needs `wavelengths` and {args.file} has "
+                         f"none; {_HOW}.")
     if args.drop_bad_bands and image.bad_bands is not None:
         kept = np.flatnonzero(~image.bad_bands)
         image = image.drop_bad_bands()
@@ -69,4 +104,6 @@ def _bands(args):
     for i, band in enumerate(sampler.selected_bands_):
         wl = "unknown" if wavelengths is None else f"{wavelengths[i]:g}"
         print(f"{kept[band]:>4}  {wl}")
+    if wavelengths is None:
+        print(f"wavelengths unknown: {_HOW}")
     return 0

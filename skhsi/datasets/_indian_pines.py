@@ -134,6 +134,8 @@ def load_indian_pines():
         labels=np.asarray(bunch.ticks[0]).astype(np.uint8),
         metadata={
             "name": "indian_pines",
+            "title": "Indian Pines, Indiana (AVIRIS, 12 June 1992)",
+            "pixel_size_m": 20.0,
             "description": "AVIRIS Indian Pines (145 x 145 x 200), farmland, woods, "
                            "roads and buildings; 16 land-cover classes, no anomaly mask",
             "class_names": dict(INDIAN_PINES_CLASSES),

@@ -4,11 +4,12 @@ import numbers
 
 import numpy as np
 
+from ._axes import _decorate_axes, _image_extent, _outline_segments, _titles
 from ._checks import _HIGHLIGHT, _band_axis, _check_mask, _new_axes, _numeric
 
 # Sky blue, vermillion, yellow of the Okabe-Ito palette: told apart with the
 # common colour-vision deficiencies, and none of them the colour of a scene's
-# vegetation, soil, water or pale roads.
+# vegetation, soil, water or pale roads. Yellow outlines, never fills.
 _TP_COLOR, _FP_COLOR, _FN_COLOR = "#56B4E9", "#D55E00", "#F0E442"
 
 
@@ -16,7 +17,8 @@ _STRETCHES = ("percentile", "minmax")
 
 
 def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
-                       percentiles=(1.0, 99.5), log=False, title=None, colorbar=True):
+                       percentiles=(1.0, 99.5), log=False, title=None, subtitle=None,
+                       colorbar=True, grid=None):
     """Show an anomaly-score map as a heatmap, with the real scores on the colour bar.
 
     A min-max stretch lets the one or two most extreme pixels take the bright
@@ -24,7 +26,8 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
     stretch maps the ``percentiles`` of the scores to the ends of the colour
     map instead (the pixels beyond them are shown at the ends, and the colour
     bar's arrows say so); the image and the colour bar keep the scores' own
-    values, so maps of one detector stay comparable.
+    values, so maps of one detector stay comparable. The axes give pixel
+    coordinates, or ground or map coordinates and a scale bar with a ``grid``.
 
     Parameters
     ----------
@@ -41,7 +44,12 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
         Logarithmic colour scale (scores must be positive), for scores that
         span orders of magnitude such as RX's Mahalanobis distances.
     title : str, default=None
+    subtitle : str, default=None
+        A smaller caption line under the title (scene, detector, threshold).
     colorbar : bool, default=True
+    grid : MapGrid or None, default=None
+        Where the pixels lie on the ground (:func:`skhsi.io.map_grid`):
+        axes in metres or map units and a scale bar; pixel axes when ``None``.
 
     Returns
     -------
@@ -56,6 +64,8 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
     >>> image = ax.images[0]
     >>> float(image.get_array().max()), round(float(image.norm.vmax), 3)   # real values, robust top
     (1000000.0, 398.005)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('column (pixel)', 'row (pixel)')
     """
     from matplotlib.colors import LogNorm, Normalize
 
@@ -82,20 +92,39 @@ def plot_score_heatmap(scores, *, ax=None, cmap="inferno", stretch="percentile",
     if vmax <= vmin:  # a (nearly) constant map
         vmax = vmin * (1 + 1e-9) + 1e-12 if vmin > 0 or not log else vmin
     norm = (LogNorm if log else Normalize)(vmin=vmin, vmax=vmax)
-    ax = _new_axes(ax)
-    image = ax.imshow(scores, cmap=cmap, norm=norm, interpolation="nearest")
-    ax.set(xticks=[], yticks=[])
-    if title is not None:
-        ax.set_title(title)
+    new_figure = ax is None
+    if new_figure:
+        ax, width_in = _image_figure(scores.shape, extra_width=1.2)
+    else:
+        width_in = ax.figure.get_size_inches()[0]
+    extent, _, _ = _image_extent(scores.shape, grid)
+    image = ax.imshow(scores, cmap=cmap, norm=norm, interpolation="nearest", extent=extent)
+    _decorate_axes(ax, scores.shape, grid)
+    _titles(ax, title, subtitle, new_figure, width_in)
     if colorbar:
         below, above = scores.min() < vmin, scores.max() > vmax
         extend = {(True, True): "both", (True, False): "min", (False, True): "max",
                   (False, False): "neither"}[(bool(below), bool(above))]
         label = "anomaly score" + (" (log scale)" if log else "")
         if stretch == "percentile" and (below or above):
-            label += f", {low_p:g}-{high_p:g} percentile stretch"
-        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9, extend=extend)
+            label += f",\n{low_p:g}-{high_p:g} percentile stretch"
+        bar = ax.figure.colorbar(image, ax=ax, shrink=0.9, extend=extend, pad=0.02)
+        bar.set_label(label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     return ax
+
+
+def _image_figure(shape, extra_width=0.0):
+    """A new figure for an ``(H, W)`` image with axes and titles around it:
+    the image at most 4.5 in high and 6 in wide, the figure at least 3.6 in wide."""
+    import matplotlib.pyplot as plt
+
+    h, w = shape
+    img_h = min(4.5, 6.0 * h / w)
+    img_w = img_h * w / h
+    fig_w = max(3.6, img_w + 0.8 + extra_width)
+    figure = plt.figure(figsize=(fig_w, img_h + 1.3), layout="constrained")
+    return figure.add_subplot(), fig_w
 
 
 def rgb_band_indices(wavelengths, n_bands, rgb_nm=(640, 550, 460)):
@@ -134,53 +163,92 @@ def rgb_band_indices(wavelengths, n_bands, rgb_nm=(640, 550, 460)):
     return tuple(int(np.argmin(np.abs(wl - t))) for t in targets)
 
 
-def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(2, 98)):
-    """Render a cube as a false-colour RGB image.
+#: The display range of :func:`false_rgb`: the darkest and brightest values it
+#: gives, 5 and 250 of 255 in an 8-bit picture, so that no pixel is rendered
+#: pure black or pure white.
+RGB_RANGE = (0.02, 0.98)
+
+
+def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(1, 99),
+              gamma=1.5):
+    """Render a cube as a true- or false-colour RGB image, without clipping.
 
     The bands nearest ``rgb_nm`` (without wavelengths: the bands at 75 %, 50 % and 25 %
-    of the band range, see :func:`rgb_band_indices`) are each stretched linearly between
-    their own ``percentiles`` and clipped to [0, 1].
+    of the band range, see :func:`rgb_band_indices`) are each stretched linearly so
+    that their own ``percentiles`` (over the valid pixels: those not zero in all three
+    bands, the no-data fill of many files) span 10 % to 90 % of the display range.
+    Values beyond the percentiles are not clipped: they roll off smoothly
+    (exponentially, with the slope of the linear part) into the last 10 % at
+    each end, so the brightest and darkest pixels keep their detail and their
+    order, and no pixel is rendered pure black or pure white (the result lies
+    within :data:`RGB_RANGE`). ``gamma`` then brightens (``> 1``) or darkens
+    (``< 1``) the middle tones: ``out = in ** (1 / gamma)``; the default 1.5
+    lifts shadows and dark vegetation, which a linear stretch of reflectance
+    renders near black, without washing out bright soil.
 
     Parameters
     ----------
     cube : array-like of shape (H, W, C)
     wavelengths : array-like of shape (C,), default=None
     rgb_nm : tuple of 3 floats, default=(640, 550, 460)
-    percentiles : tuple of 2 floats, default=(2, 98)
-        Percentiles of each channel mapped to 0 and 1.
+    percentiles : tuple of 2 floats, default=(1, 99)
+        Percentiles of each channel at 10 % and 90 % of the display range.
+    gamma : float > 0, default=1.5
 
     Returns
     -------
-    rgb : ndarray of shape (H, W, 3), float64, values in [0, 1]
+    rgb : ndarray of shape (H, W, 3), float64, values within ``RGB_RANGE``
 
     Examples
     --------
     >>> import numpy as np
     >>> from skhsi.plotting import false_rgb
-    >>> rgb = false_rgb(np.random.default_rng(0).random((4, 5, 10)))
-    >>> rgb.shape, float(rgb.min()), float(rgb.max())
-    ((4, 5, 3), 0.0, 1.0)
+    >>> cube = np.random.default_rng(0).random((40, 50, 10)); cube[0, 0] = 1e3   # one glint
+    >>> rgb = false_rgb(cube)
+    >>> rgb.shape, round(float(rgb.max()), 3)   # the glint at the top, not beyond it
+    ((40, 50, 3), 0.98)
+    >>> int((np.round(rgb * 255) == 255).sum()), int((np.round(rgb * 255) == 0).sum())
+    (0, 0)
     """
     cube = _numeric(cube, 3, "(H, W, C)", "cube")
     lo_p, hi_p = percentiles
     if not 0 <= lo_p < hi_p <= 100:
         raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100; got {percentiles}.")
+    if not (isinstance(gamma, numbers.Real) and np.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"gamma must be a positive number; got {gamma!r}.")
     bands = cube[..., list(rgb_band_indices(wavelengths, cube.shape[-1], rgb_nm))]
     bands = bands.astype(float)
-    lo, hi = np.percentile(bands.reshape(-1, 3), [lo_p, hi_p], axis=0)
-    return np.clip((bands - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0, 1.0)
+    flat = bands.reshape(-1, 3)
+    valid = flat[np.any(flat != 0, axis=1)]
+    lo, hi = np.percentile(valid if len(valid) else flat, [lo_p, hi_p], axis=0)
+    span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
+    x = (bands - lo) / span  # the percentiles at 0 and 1
+    knee, end = 0.1, 1.0  # 10 % roll-off at each end of [0, 1]
+    slope = 1.0 - 2 * knee
+    inner = knee + slope * x
+    upper = end - knee * np.exp(-slope * (x - 1.0) / knee)
+    lower = knee * np.exp(slope * np.minimum(x, 0.0) / knee)
+    unit = np.where(x > 1.0, upper, np.where(x < 0.0, lower, inner))
+    unit = unit ** (1.0 / gamma)
+    low, high = RGB_RANGE
+    return low + (high - low) * unit
 
 
 def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=None,
-                           alpha=0.6, title=None, background="muted"):
-    """Show detections over a false-colour image of the scene.
+                           alpha=0.85, title=None, subtitle=None, background="muted",
+                           grid=None):
+    """Show detections over a true- or false-colour image of the scene.
 
-    With a ground truth, true positives, false positives and misses (false
-    negatives) are painted in sky blue, vermillion and yellow (Okabe-Ito
-    colours, distinct with the common colour-vision deficiencies); without
-    one (``mask_true=None``) the flagged pixels are painted in vermillion. The
-    legend, right of the image, gives the pixel count of each and names the
-    bands shown as red, green and blue (with their wavelengths when known).
+    With a ground truth, true positives and false positives are filled in sky
+    blue and vermillion, and the missed anomalies (false negatives) are
+    outlined in yellow along their pixel edges, so the target they mark stays
+    visible (Okabe-Ito colours, distinct with the common colour-vision
+    deficiencies); without one (``mask_true=None``) the flagged pixels are
+    filled in vermillion. The legend, below the image, gives the pixel count
+    of each and names the bands shown as red, green and blue (with their
+    wavelengths when known). The background is rendered by :func:`false_rgb`,
+    which clips no pixel to black or white. The axes give pixel coordinates,
+    or ground or map coordinates and a scale bar with a ``grid``.
 
     Parameters
     ----------
@@ -194,13 +262,17 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
         Picks the background's bands, see :func:`false_rgb`; with wavelengths
         the background is a true-colour rendering (640, 550, 460 nm).
     ax : matplotlib Axes, default=None
-    alpha : float in [0, 1], default=0.6
-        Opacity of the painted pixels.
+    alpha : float in [0, 1], default=0.85
+        Opacity of the filled pixels.
     title : str, default=None
+    subtitle : str, default=None
+        A smaller caption line under the title (scene, detector, threshold).
     background : {"muted", "colour"}, default="muted"
-        ``"muted"`` shows the false-colour image mostly desaturated (30 %
-        colour, 70 % its grey value), so that the painted pixels stand out
-        on any scene; ``"colour"`` shows it as :func:`false_rgb` renders it.
+        ``"muted"`` shows the rendering mostly desaturated (30 % colour, 70 %
+        its grey value), so that the painted pixels stand out on any scene;
+        ``"colour"`` shows it as :func:`false_rgb` renders it.
+    grid : MapGrid or None, default=None
+        Where the pixels lie on the ground (:func:`skhsi.io.map_grid`).
 
     Returns
     -------
@@ -213,25 +285,30 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
     >>> truth = np.zeros((6, 6), dtype=bool); truth[2:4, 2:4] = True
     >>> pred = np.zeros((6, 6), dtype=bool); pred[2:4, 3:5] = True
     >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), truth, pred)
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['true positive: 2', 'false positive: 2', 'missed (false negative): 2', 'R, G, B: bands 2, 2, 1']
+    >>> [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    ['true positive: 2', 'false positive: 2', 'missed (outlined): 2', 'R, G, B: bands 2, 2, 1']
+    >>> len(ax.collections[0].get_segments())   # the missed pixels' outline: 6 edges
+    6
     >>> ax = plot_detection_overlay(np.ones((6, 6, 4)), None, pred,
     ...                             wavelengths=[460, 550, 640, 800])
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    >>> [t.get_text() for t in ax.figure.legends[0].get_texts()]
     ['flagged: 4', 'R, G, B: bands 2, 1, 0 (640, 550, 460 nm)']
     """
+    import matplotlib.patheffects as path_effects
+    from matplotlib.collections import LineCollection
     from matplotlib.colors import to_rgb
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     cube = _numeric(cube, 3, "(H, W, C)", "cube")
     pred = _check_mask(mask_pred, cube.shape[:2], "mask_pred")
     if mask_true is None:
-        layers = (("flagged", pred, _FP_COLOR),)
+        fills, missed = (("flagged", pred, _FP_COLOR),), None
     else:
         truth = _check_mask(mask_true, cube.shape[:2], "mask_true")
-        layers = (("true positive", truth & pred, _TP_COLOR),
-                  ("false positive", ~truth & pred, _FP_COLOR),
-                  ("missed (false negative)", truth & ~pred, _FN_COLOR))
+        fills = (("true positive", truth & pred, _TP_COLOR),
+                 ("false positive", ~truth & pred, _FP_COLOR))
+        missed = truth & ~pred
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
     if background not in ("muted", "colour"):
@@ -241,33 +318,34 @@ def plot_detection_overlay(cube, mask_true, mask_pred, *, wavelengths=None, ax=N
         grey = image @ np.array([0.299, 0.587, 0.114])
         image = 0.3 * image + 0.7 * grey[..., None]
     layer, handles = np.zeros(pred.shape + (4,)), []
-    for name, where, color in layers:
+    for name, where, color in fills:
         layer[where] = (*to_rgb(color), alpha)
-        handles.append(Patch(facecolor=color, edgecolor="black", label=f"{name}: {where.sum()}"))
+        handles.append(Patch(facecolor=color, edgecolor="black", linewidth=0.5,
+                             label=f"{name}: {where.sum()}"))
+    halo = [path_effects.Stroke(linewidth=2.6, foreground="black"), path_effects.Normal()]
+    if missed is not None:
+        handles.append(Line2D([], [], color=_FN_COLOR, linewidth=1.4, path_effects=halo,
+                              label=f"missed (outlined): {missed.sum()}"))
     handles.append(Patch(facecolor="none", edgecolor="none",
                          label=_rgb_caption(wavelengths, cube.shape[-1])))
     new_figure = ax is None
-    if new_figure:  # an Axes the exact shape of the image, at most 4.5 in high, 7 in wide
-        import matplotlib.pyplot as plt
-
-        h, w = pred.shape
-        img_h = min(4.5, 7.0 * h / w)
-        img_w, margin = img_h * w / h, 0.1
-        ax = plt.figure(figsize=(img_w + 2 * margin, img_h + 2 * margin)).add_axes((0, 0, 1, 1))
-    ax.imshow(image, interpolation="nearest")
-    ax.imshow(layer, interpolation="nearest")
-    ax.set(xticks=[], yticks=[])
-    if title is not None:
-        ax.set_title(title)
-    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                       borderaxespad=0, frameon=False)
-    if new_figure:  # grow the figure to the legend's measured size, keep the image's
-        box = legend.get_window_extent()
-        fig_w = 1.02 * img_w + box.width / ax.figure.dpi + 3 * margin
-        fig_h = max(img_h, box.height / ax.figure.dpi) + 2 * margin
-        ax.figure.set_size_inches(fig_w, fig_h)
-        ax.set_position((margin / fig_w, 1 - (margin + img_h) / fig_h, img_w / fig_w,
-                         img_h / fig_h))
+    if new_figure:
+        ax, width_in = _image_figure(pred.shape)
+    else:
+        width_in = ax.figure.get_size_inches()[0]
+    extent, _, _ = _image_extent(pred.shape, grid)
+    ax.imshow(image, interpolation="nearest", extent=extent)
+    ax.imshow(layer, interpolation="nearest", extent=extent)
+    if missed is not None:
+        outline = LineCollection(_outline_segments(missed, extent), colors=_FN_COLOR,
+                                 linewidths=1.2, capstyle="projecting")
+        outline.set_path_effects(halo)
+        ax.add_collection(outline)
+    _decorate_axes(ax, pred.shape, grid)
+    _titles(ax, title, subtitle, new_figure, width_in)
+    ax.figure.legend(handles=handles, loc="outside lower left", ncols=2 if width_in > 4.5
+                     else 1, fontsize=7.5, frameon=False, handlelength=1.4,
+                     columnspacing=1.2)
     return ax
 
 

@@ -31,6 +31,31 @@ def _spread(n_total, k):
     return np.floor((np.arange(k) + 0.5) * n_total / k).astype(np.intp)
 
 
+def _separation(n_total, k):
+    """The least distance, in bands, between two ``"pca-loading"`` picks:
+    ``n_total // (2k)``, at least 1."""
+    return max(1, n_total // (2 * k))
+
+
+def _spaced_top(importances, k, separation):
+    """The ``k`` most important bands, greedily, each ``separation`` or more bands from
+    the ones already kept; ascending.
+
+    A kept band rules out at most ``2 * separation - 1`` bands, so with
+    ``separation <= n_total / (2k)`` fewer than ``n_total`` are ruled out before the
+    ``k``-th pick and the search always finds ``k`` bands.
+    """
+    free = np.ones(len(importances), dtype=bool)
+    kept = []
+    for band in np.argsort(-importances, kind="stable"):
+        if free[band]:
+            kept.append(band)
+            free[max(0, band - separation + 1):band + separation] = False
+            if len(kept) == k:
+                break
+    return np.sort(kept)
+
+
 class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstimator):
     """Keep ``n_bands`` bands chosen by a fixed rule.
 
@@ -48,11 +73,18 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
     - ``"rgb"``: the 3 bands nearest 640, 550 and 460 nm, in red, green, blue
       order (ties go to the shorter wavelength), so that ``transform`` of a
       cube is an RGB image; ``n_bands`` is ignored. Needs ``wavelengths``.
-    - ``"pca-loading"``: the bands with the largest importance
+    - ``"pca-loading"``: every band gets the importance
       ``sum_j explained_variance_ratio_[j] * |components_[j, band]|`` over the
-      first ``n_bands`` principal components. Neighbouring bands are
-      correlated, so the picks tend to cluster; PCA follows the band scales,
-      so standardise first when bands differ in scale.
+      first ``n_bands`` principal components, and the bands are taken greedily
+      by importance, each at least ``max(1, C // (2 * n_bands))`` bands away
+      from every band already taken (``C`` bands in all). Neighbouring bands
+      are correlated and share their loadings, so without this distance the
+      picks crowd into the one absorption feature that loads most; with it
+      they spread over the spectrum while still following the loadings
+      (band prioritisation by loading factors, then band decorrelation, as in
+      Chang et al., 1999, with spectral distance in place of their
+      divergence). PCA follows the band scales, so standardise first when
+      bands differ in scale.
 
     ``transform`` keeps the leading shape of the input and returns the bands in
     the order of ``selected_bands_`` (ascending, except for ``"rgb"``).
@@ -64,7 +96,7 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
     strategy : {"uniform", "regions", "rgb", "pca-loading"}, default="uniform"
         How the bands are chosen: evenly spaced, spread over spectral regions,
         the bands nearest red, green and blue, or the largest principal-
-        component loadings.
+        component loadings kept apart by a least distance.
     wavelengths : array-like of shape (n_features,) or None, default=None
         Centre wavelength of every band in nm, strictly increasing. Needed by
         ``"regions"`` and ``"rgb"``; when given, the kept wavelengths are
@@ -87,11 +119,20 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
     selected_regions_ : ndarray of str or None
         Region of every kept band (``"regions"`` only).
     band_importances_ : ndarray of shape (n_features_in_,) or None
-        The PCA-loading importance of every band (``"pca-loading"`` only).
+        The PCA-loading importance of every band (``"pca-loading"`` only),
+        before the distance rule, so a band left out for lying near a kept
+        one may rank above other kept bands.
     wavelengths_in_ : ndarray of shape (n_features_in_,) or None
         The input's band wavelengths when they came with the data (a
         ``wavelength`` coordinate) rather than as a parameter.
     n_features_in_ : int
+
+    References
+    ----------
+    C.-I Chang, Q. Du, T.-L. Sun and M. L. G. Althouse, "A joint band
+    prioritization and band-decorrelation approach to band selection for
+    hyperspectral image classification", IEEE Transactions on Geoscience and
+    Remote Sensing 37(6), 2631-2641, 1999, doi:10.1109/36.803411.
 
     Examples
     --------
@@ -109,6 +150,20 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
     >>> rgb = BandSampler(strategy="rgb", wavelengths=wl).fit(cube)
     >>> rgb.transform(cube).shape, rgb.get_feature_names_out().tolist()
     ((4, 5, 3), ['650nm', '550nm', '450nm'])
+
+    One broad feature (bands 6-8) and a weaker band 15 of 20; bands 6 and 8 carry
+    more variance than band 15 but lie closer than ``20 // (2 * 2) = 5`` bands
+    to band 7:
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = 0.01 * rng.normal(size=(500, 20))
+    >>> X[:, 6:9] += rng.normal(size=(500, 1)) * [0.8, 1.0, 0.8]
+    >>> X[:, 15] += 0.5 * rng.normal(size=500)
+    >>> pca = BandSampler(2, strategy="pca-loading").fit(X)
+    >>> pca.selected_bands_
+    array([ 7, 15])
+    >>> sorted(np.argsort(-pca.band_importances_)[:3].tolist())  # the 3 most important
+    [6, 7, 8]
     """
 
     _parameter_constraints = {
@@ -220,4 +275,5 @@ class BandSampler(SpectralMixin, BandSelectorMixin, TransformerMixin, BaseEstima
             np.asarray(pixels, dtype=np.float64))
         importances = pca.explained_variance_ratio_ @ np.abs(pca.components_)
         self.band_importances_ = importances
-        return np.sort(np.argsort(-importances, kind="stable")[:self.n_bands])
+        return _spaced_top(importances, self.n_bands,
+                           _separation(self.n_features_in_, self.n_bands))

@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skhsi.anomaly import QuantileBinaryDecider
+from skhsi.anomaly import FalseAlarmDecider, QuantileBinaryDecider
 from skhsi.anomaly import RecallThresholdDecider
 
 
@@ -35,6 +35,54 @@ def test_bad_ndim(shape):
 def test_nan_scores_are_rejected():
     with pytest.raises(ValueError, match="NaN"):
         QuantileBinaryDecider().fit(np.array([[1.0, np.nan]]))
+
+
+# -- FalseAlarmDecider --------------------------------------------------------------
+def test_false_alarm_threshold_by_hand():
+    scores = np.arange(1.0, 201.0)  # 200 reference scores
+    decider = FalseAlarmDecider(false_alarm_rate=0.02).fit(scores)
+    assert decider.threshold_ == 197.0  # the 4th highest: 4 of 200 flagged
+    assert decider.flagged_rate_ == 0.02
+    assert decider.transform(np.array([196.0, 197.0, 1e9])).tolist() == [False, True, True]
+    # at most the rate, never more: 0.0249 of 200 pixels is 4.98, so 4 are flagged
+    assert FalseAlarmDecider(false_alarm_rate=0.0249).fit(scores).threshold_ == 197.0
+    # a rate below one pixel still flags the highest one
+    assert FalseAlarmDecider(false_alarm_rate=1e-6).fit(scores).threshold_ == 200.0
+
+
+def test_false_alarm_probability_is_the_conformal_p_value():
+    scores = np.random.default_rng(1).normal(size=50_000)
+    decider = FalseAlarmDecider().fit(scores)
+    ordered = np.sort(scores)[::-1]
+    ranks = np.array([1, 7, 50, 500, 5_000, 30_000])
+    p = decider.false_alarm_probability(ordered[ranks - 1])
+    exact = (ranks + 1) / (scores.size + 1)
+    np.testing.assert_allclose(p, exact, rtol=0.02)
+    assert decider.false_alarm_probability(np.array([1e9, -1e9])).tolist() == [
+        1 / (scores.size + 1), 1.0]
+    assert decider.tail_scores_.size <= 512  # the tail kept, not the whole scene
+
+
+def test_false_alarm_threshold_applies_unchanged_to_other_maps():
+    rng = np.random.default_rng(2)
+    decider = FalseAlarmDecider(false_alarm_rate=0.01).fit(rng.exponential(size=(200, 200)))
+    # another map of the same kind keeps the rate; one shifted by 2 is flagged
+    # e**2 times as often (the exponential's tail: 0.01 * e**2 = 0.074)
+    same = decider.transform(rng.exponential(size=(200, 200))).mean()
+    shifted = decider.transform(2 + rng.exponential(size=(200, 200))).mean()
+    assert 0.008 < same < 0.012
+    assert 0.065 < shifted < 0.083
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0, -0.1])
+def test_false_alarm_rate_out_of_range(rate):
+    with pytest.raises(ValueError, match="false_alarm_rate"):
+        FalseAlarmDecider(false_alarm_rate=rate).fit(np.zeros(10))
+
+
+def test_quantile_out_of_range_is_refused_in_fit():
+    with pytest.raises(ValueError, match="quantile"):
+        QuantileBinaryDecider(quantile=1.5).fit(np.zeros(10))
 
 
 # -- RecallThresholdDecider ---------------------------------------------------------

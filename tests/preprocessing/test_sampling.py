@@ -56,6 +56,39 @@ def test_pca_loading_picks_high_variance_bands():
     assert sampler.band_importances_.shape == (12,)
 
 
+def test_pca_loading_keeps_its_picks_apart_on_a_known_case():
+    # one broad feature loads bands 6-8, a weaker band 15; of 20 bands, k=2 keeps picks
+    # 20 // (2 * 2) = 5 bands apart, so 6 and 8 (more variance than 15) give way to 15
+    rng = np.random.default_rng(0)
+    X = 0.01 * rng.normal(size=(500, 20))
+    X[:, 6:9] += rng.normal(size=(500, 1)) * [0.8, 1.0, 0.8]
+    X[:, 15] += 0.5 * rng.normal(size=500)
+    sampler = BandSampler(2, strategy="pca-loading").fit(X)
+    assert_array_equal(sampler.selected_bands_, [7, 15])
+    top = np.argsort(-sampler.band_importances_)
+    assert top[0] == 7 and set(top[1:3]) == {6, 8} and top[3] == 15  # before the rule
+    # a pick at the edge: band 19 leads, bands 15-18 are too close, 14 is the next
+    X = 0.01 * rng.normal(size=(500, 20))
+    X[:, 14:20] += rng.normal(size=(500, 1)) * [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert_array_equal(BandSampler(2, strategy="pca-loading").fit(X).selected_bands_,
+                       [14, 19])
+    # as many bands as there are: the least distance is 1 band, every band is kept
+    assert_array_equal(BandSampler(20, strategy="pca-loading").fit(X).selected_bands_,
+                       np.arange(20))
+
+
+def test_pca_loading_spreads_on_indian_pines():
+    from skhsi.datasets import load_indian_pines
+
+    scene = load_indian_pines()
+    n_bands = scene.cube.shape[-1]
+    sampler = BandSampler(5, strategy="pca-loading").fit(scene.cube)
+    bands = sampler.selected_bands_
+    assert len(bands) == 5 and np.all(np.diff(bands) >= n_bands // (2 * 5))
+    # still led by the loadings: the most important band of the scene is kept
+    assert np.argmax(sampler.band_importances_) in bands
+
+
 def test_feature_names_without_wavelengths(cube):
     sampler = BandSampler(3).fit(cube.reshape(-1, WL.size))
     assert sampler.get_feature_names_out().tolist() == ["x17", "x52", "x87"]
