@@ -17,7 +17,10 @@ def test_detect_rx_on_a_real_mat_scene_writes_everything(tmp_path, capsys):
         assert path.stat().st_size > 0
     metrics = json.loads((tmp_path / "HYDICE_data_rx_metrics.json").read_text())
     assert metrics["roc_auc"] > 0.975
-    assert 0 <= metrics["iou"] <= 1 and metrics["flagged_pixels"] == 40
+    # the default threshold: a 1 % false-alarm rate, at most 80 of the 8000 pixels
+    assert 0 <= metrics["iou"] <= 1 and metrics["flagged_pixels"] == 80
+    assert metrics["threshold"]["rule"] == "false-alarm" and metrics["threshold"]["value"] == 0.01
+    assert metrics["anomalous_pixels"] == 19 and 0 <= metrics["recall"] <= 1
     assert np.load(tmp_path / "HYDICE_data_rx_scores.npy").shape == (100, 80)
     assert not list(tmp_path.glob(".*"))
 
@@ -28,17 +31,18 @@ def test_detect_on_the_embedded_scene_summarises_flagged_pixels_by_class(tmp_pat
     assert main(["detect", "--method", "rx", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "scene      indian_pines  145 x 145 x 200" in out
-    assert "flagged    106 pixels" in out and "unlabelled (roads, buildings, edges)" in out
-    assert "no anomaly ground-truth mask" in out and "ROC AUC" not in out
+    assert "flagged    210 pixels (false-alarm rate 0.01" in out
+    assert "unlabelled (roads, buildings, edges)" in out
+    assert "no ground-truth mask (give one with --mask FILE)" in out and "ROC AUC" not in out
     assert "doi:10.4231/R7RX991C" in out
     metrics = json.loads((tmp_path / "indian_pines_rx_metrics.json").read_text())
-    assert "roc_auc" not in metrics and metrics["flagged_pixels"] == 106
+    assert "roc_auc" not in metrics and metrics["flagged_pixels"] == 210  # 1 % of 21025
     rows = metrics["flagged_by_class"]
-    assert sum(r["flagged"] for r in rows) == 106
+    assert sum(r["flagged"] for r in rows) == 210
     assert sum(r["share_of_flagged"] for r in rows) == pytest.approx(1.0, abs=1e-3)
     labels = load_indian_pines().labels
     scores = np.load(tmp_path / "indian_pines_rx_scores.npy")
-    flagged = scores >= np.quantile(scores, 0.995)
+    flagged = scores >= np.sort(scores.ravel())[::-1][209]
     for row in rows:
         assert row["flagged"] == int((flagged & (labels == row["label"])).sum())
     for name in ("heatmap.png", "overlay.png"):
@@ -164,7 +168,7 @@ def test_detect_drops_the_headers_bad_bands(tmp_path, capsys):
     write_envi(tmp_path / "s.hdr", cube, wavelengths=np.linspace(400, 1000, 20), bad_bands=bad)
     assert main(["detect", str(tmp_path / "s.hdr"), "--method", "rx", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "bad bands  2 dropped" in out and "no anomaly ground-truth mask" in out
+    assert "bad bands  2 dropped" in out and "no ground-truth mask" in out
     metrics = json.loads((tmp_path / "s_rx_metrics.json").read_text())
     assert metrics["shape"] == [30, 30, 18] and "roc_auc" not in metrics
 
@@ -300,7 +304,8 @@ def test_threshold_rules_are_applied_and_stated(tmp_path, capsys, rule, check):
 @pytest.mark.parametrize("rule", ["quantile:2", "score:abc", "median", "score:nan"])
 def test_bad_threshold_rules_are_clear_errors(tmp_path, capsys, rule):
     assert main(["detect", "--method", "rx", "--threshold", rule, "--out", str(tmp_path)]) == 2
-    assert "--threshold must be quantile:Q" in capsys.readouterr().err
+    assert "--threshold must be false-alarm:R with R in (0, 1), contamination, quantile:Q" \
+        in capsys.readouterr().err
 
 
 def test_progress_lines_go_to_a_terminal_only(tmp_path, capsys, monkeypatch):
@@ -366,7 +371,7 @@ def test_fit_then_score_equals_the_in_memory_detector(tmp_path, capsys):
     assert main(["fit", str(path), "--method", "rx", "--out", str(model)]) == 0
     assert "fitted     rx on 1200 pixels of 1 scene(s), 12 bands" in capsys.readouterr().out
     assert main(["score", str(model), str(path), "--out", str(tmp_path / "o"),
-                 "--tile-rows", "7"]) == 0
+                 "--tile-rows", "7", "--threshold", "contamination"]) == 0
     out = capsys.readouterr().out
     assert "in blocks of 7 rows, halo 0: exact" in out
     cube = scene.cube.astype(np.float32)
@@ -692,3 +697,87 @@ def test_unknown_wavelengths_come_with_a_hint(tmp_path, capsys):
         capsys.readouterr().out
     assert main(["bands", "indian_pines", "-k", "2"]) == 0  # wavelengths known: no hint
     assert "--wavelengths" not in capsys.readouterr().out
+
+
+# -- thresholds that say what they mean; figures for papers ---------------------------
+def test_detect_hints_when_the_mask_has_more_anomalies_than_the_rate_flags(tmp_path, capsys):
+    path = shared_file("had/abu-beach-2.mat")  # 202 anomalous pixels of 10,000
+    assert main(["detect", str(path), "--method", "rx", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "flagged    100 pixels (false-alarm rate 0.01" in out
+    assert ("hint       the mask has 202 anomalous pixels (2.02%), more than the 100 flagged, "
+            "so recall is at most 0.50 whatever the detector; --threshold false-alarm:0.03 "
+            "flags more") in out
+    assert main(["detect", str(path), "--method", "rx", "--out", str(tmp_path),
+                 "--threshold", "false-alarm:0.03"]) == 0
+    out = capsys.readouterr().out
+    assert "flagged    300 pixels" in out and "hint       the mask" not in out
+
+
+def test_detect_hints_when_a_fixed_score_flags_an_extreme_share(tmp_path, capsys, hydice):
+    np.save(tmp_path / "s.npy", hydice.cube)
+    assert main(["detect", str(tmp_path / "s.npy"), "--method", "rx", "--out",
+                 str(tmp_path / "o"), "--threshold", "score:0"]) == 0
+    out = capsys.readouterr().out
+    assert ("hint       100.00% of the pixels are flagged; --threshold false-alarm:0.01 "
+            "flags at most 1% of them") in out
+
+
+def test_score_on_another_scene_keeps_the_rate_and_reports_the_models_own_threshold(
+        tmp_path, capsys, hydice):
+    from skhsi.io import write_envi
+
+    write_envi(tmp_path / "a.hdr", hydice.cube)
+    write_envi(tmp_path / "b.hdr", (hydice.cube * 1.6 + 300).astype(np.float32))  # brighter
+    np.save(tmp_path / "b_mask.npy", hydice.mask)
+    assert main(["fit", str(tmp_path / "a.hdr"), "--method", "rx", "--out",
+                 str(tmp_path / "m.pt")]) == 0
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "m.pt"), str(tmp_path / "b.hdr"), "--out",
+                 str(tmp_path / "o"), "--mask", str(tmp_path / "b_mask.npy")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "o" / "b_summary.json").read_text())
+    assert summary["flagged_pixels"] == 80  # 1 % of 8000, whatever the scene
+    assert summary["model_threshold"]["flagged_share"] > 0.5
+    assert "flagged    80 pixels (scores >= " in out
+    assert "false-alarm rate 0.01, at most 1.00% of the file's pixels" in out
+    assert "hint       the model's own threshold, from the scene it was fitted on, would " \
+           "flag" in out
+    # the same metrics as detect, from the mask given on the command line
+    for line in ("ROC AUC    0.9", "AP         ", "IoU        ", "precision  ", "recall     "):
+        assert line in out
+    assert set(summary) >= {"roc_auc", "average_precision", "iou", "precision", "recall",
+                            "anomalous_pixels"}
+    assert summary["anomalous_pixels"] == 19
+
+
+def test_score_mask_options_are_checked(tmp_path, capsys, hydice):
+    np.save(tmp_path / "s.npy", hydice.cube)
+    assert main(["fit", str(tmp_path / "s.npy"), "--method", "rx", "--out",
+                 str(tmp_path / "m.pt")]) == 0
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "m.pt"), str(tmp_path / "s.npy"), "--out",
+                 str(tmp_path / "o"), "--mask-key", "gt"]) == 2
+    assert "--mask-key names a variable of the --mask file" in capsys.readouterr().err
+    assert main(["score", str(tmp_path / "m.pt"), str(tmp_path / "s.npy"),
+                 str(tmp_path / "s.npy"), "--out", str(tmp_path / "o"), "--mask",
+                 str(tmp_path / "s.npy")]) == 2
+    assert "--mask is the ground truth of one file; 2 files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt, magic", [("pdf", b"%PDF"), ("svg", b"<?xml"), ("png", b"\x89PNG")])
+def test_detect_writes_the_pictures_in_the_format_asked(tmp_path, capsys, hydice, fmt, magic):
+    np.save(tmp_path / "s.npy", hydice.cube[:40, :50])
+    assert main(["detect", str(tmp_path / "s.npy"), "--method", "rx", "--out",
+                 str(tmp_path / "o"), "--format", fmt, "--dpi", "72",
+                 "--pixel-size", "1.5"]) == 0
+    for kind in ("heatmap", "overlay"):
+        assert (tmp_path / "o" / f"s_rx_{kind}.{fmt}").read_bytes().startswith(magic)
+    if fmt == "svg":  # vector: the axes say metres, the scale bar is there
+        text = (tmp_path / "o" / "s_rx_overlay.svg").read_text()
+        assert "x (m)" in text and "10 m" in text
+
+
+def test_detect_refuses_a_silly_dpi(tmp_path, capsys):
+    assert main(["detect", "--dpi", "5", "--out", str(tmp_path)]) == 2
+    assert "--dpi must lie in [10, 2400]; got 5" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 
 import skhsi  # noqa: E402
+from skhsi.plotting._images import RGB_RANGE  # noqa: E402
 from skhsi.plotting import (  # noqa: E402
     false_rgb,
     plot_band_importance,
@@ -77,7 +78,8 @@ def global_rx(cube):
 
 
 def legend_texts(ax):
-    return [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = ax.get_legend() or ax.figure.legends[0]
+    return [t.get_text() for t in legend.get_texts()]
 
 
 # ------------------------------------------------------------------------------ heatmap
@@ -92,7 +94,8 @@ def test_heatmap_shows_real_scores_with_a_robust_stretch(rng):
     assert (image.norm.vmin, image.norm.vmax) == pytest.approx((low, high))
     assert ax.get_title() == "RX"
     colorbar = ax.figure.axes[1]
-    assert "anomaly score, 1-99.5 percentile stretch" in colorbar.get_ylabel()
+    assert "anomaly score,\n1-99.5 percentile stretch" in colorbar.get_ylabel()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("column (pixel)", "row (pixel)")
 
 
 def test_heatmap_minmax_and_log_stretches(rng):
@@ -160,23 +163,52 @@ def test_rgb_band_indices_validation(wavelengths):
         rgb_band_indices(wavelengths, 12, rgb_nm=(600, 500))
 
 
+def _unit(rgb):
+    """``false_rgb``'s output back on [0, 1] (before the display range)."""
+    low, high = RGB_RANGE
+    return (rgb - low) / (high - low)
+
+
 def test_false_rgb_uses_the_selected_bands(cube, wavelengths):
-    rgb = false_rgb(cube, wavelengths, percentiles=(0, 100))
+    rgb = _unit(false_rgb(cube, wavelengths, percentiles=(0, 100), gamma=1.0))
     for channel, band in enumerate((5, 3, 1)):
         b = cube[..., band]
-        np.testing.assert_allclose(rgb[..., channel], (b - b.min()) / (b.max() - b.min()))
+        np.testing.assert_allclose(rgb[..., channel], 0.1 + 0.8 * (b - b.min()) / (b.max() - b.min()))
 
 
-def test_false_rgb_is_in_unit_range_and_clips(cube):
-    rgb = false_rgb(cube * 1000 + 7)
-    assert rgb.shape == (6, 7, 3) and rgb.dtype == np.float64
-    assert rgb.min() == 0.0 and rgb.max() == 1.0
-    assert (rgb == 0).sum() >= 3 and (rgb == 1).sum() >= 3  # the 2 % tails are clipped
+def test_false_rgb_keeps_the_extremes_in_order_and_off_black_and_white(rng):
+    cube = rng.normal(size=(60, 70, 3)) * 100 + 1000
+    cube[0, 0] = 1500  # glints
+    cube[0, 1] = 1300
+    cube[1, 1] = 1e9
+    cube[1, 0] = 1.0  # a deep shadow
+    rgb = false_rgb(cube, percentiles=(2, 98))
+    low, high = RGB_RANGE
+    assert low <= rgb.min() and rgb.max() <= high
+    eight_bit = np.round(rgb * 255)
+    assert not ((eight_bit == 0) | (eight_bit == 255)).any()  # no channel black or white
+    assert rgb[0, 0, 0] > rgb[0, 1, 0] > np.median(rgb[..., 0]) > rgb[1, 0, 0]
+    # inside the percentiles the stretch is linear, with gamma on top
+    flat = _unit(false_rgb(cube, percentiles=(2, 98), gamma=1.0))
+    red = cube[..., rgb_band_indices(None, 3)[0]]
+    lo, hi = np.percentile(red, [2, 98])
+    inside = (red > lo) & (red < hi)
+    np.testing.assert_allclose(flat[..., 0][inside], 0.1 + 0.8 * (red[inside] - lo) / (hi - lo))
+    np.testing.assert_allclose(_unit(false_rgb(cube, percentiles=(2, 98), gamma=2.0)),
+                               flat ** 0.5)
+
+
+def test_false_rgb_ignores_no_data_zeros_in_its_percentiles(rng):
+    cube = rng.random((50, 50, 3)) + 1.0
+    with_fill = cube.copy()
+    with_fill[:, :25] = 0  # half the image is the file's no-data fill
+    np.testing.assert_allclose(false_rgb(with_fill)[:, 25:], false_rgb(cube[:, 25:]))
 
 
 def test_false_rgb_constant_band_and_integer_cube():
     cube = np.full((4, 4, 5), 9, dtype=np.uint16)
-    np.testing.assert_array_equal(false_rgb(cube), np.zeros((4, 4, 3)))
+    rgb = false_rgb(cube)
+    assert np.ptp(rgb) == 0 and RGB_RANGE[0] < rgb[0, 0, 0] < RGB_RANGE[1]
 
 
 def test_false_rgb_validation(cube):
@@ -200,7 +232,7 @@ def test_overlay_legend_counts_tp_fp_fn(cube, tiny_masks):
     for text in layers:
         name, n = re.fullmatch(r"(.+): (\d+)", text).groups()
         counts[name] = int(n)
-    assert counts == {"true positive": 2, "false positive": 2, "missed (false negative)": 2}
+    assert counts == {"true positive": 2, "false positive": 2, "missed (outlined)": 2}
     assert re.fullmatch(r"R, G, B: bands \d+, \d+, \d+", caption)
 
 
@@ -209,22 +241,61 @@ def test_overlay_paints_three_distinct_colours(cube, tiny_masks):
     ax = plot_detection_overlay(cube[:3, :4], truth.astype(int), pred, alpha=0.5)
     layer = np.asarray(ax.images[1].get_array())
     tp, fp, fn = layer[0, 0], layer[0, 2], layer[0, 1]
-    assert len({tuple(tp), tuple(fp), tuple(fn)}) == 3
-    assert tp[3] == fp[3] == fn[3] == 0.5
-    assert layer[1, 0, 3] == 0  # true negatives stay transparent
-    handles = ax.get_legend().legend_handles[:3]  # the fourth entry is the band caption
-    assert len({to_rgba(h.get_facecolor()) for h in handles}) == 3
+    assert len({tuple(tp), tuple(fp)}) == 2 and tp[3] == fp[3] == 0.5
+    assert fn[3] == 0 and layer[1, 0, 3] == 0  # misses and true negatives stay unfilled
+    handles = ax.figure.legends[0].legend_handles
+    colours = {to_rgba(h.get_facecolor()) for h in handles[:2]} | {to_rgba(handles[2].get_color())}
+    assert len(colours) == 3
+    # the misses are outlined along their pixel edges: each edge between a missed
+    # pixel and one that is not (or the border) once, in pixel coordinates
+    missed = np.pad(truth & ~pred, 1)
+    vertical = np.nonzero(missed[1:-1, 1:] != missed[1:-1, :-1])
+    horizontal = np.nonzero(missed[1:, 1:-1] != missed[:-1, 1:-1])
+    edges = {(c - 0.5, r - 0.5, c - 0.5, r + 0.5) for r, c in zip(*vertical)} | {
+        (c - 0.5, r - 0.5, c + 0.5, r - 0.5) for r, c in zip(*horizontal)}
+    segments = np.asarray(ax.collections[0].get_segments()).reshape(-1, 4).round(6)
+    assert {tuple(float(v) for v in seg) for seg in segments} == edges
+    assert len(segments) == len(edges) == 8  # two separate missed pixels
 
 
-@pytest.mark.parametrize("shape", [(100, 80), (80, 100), (40, 160), (8, 300), (3, 4)])
-def test_overlay_legend_sits_beside_the_image_inside_the_figure(rng, shape):
+@pytest.mark.parametrize("shape", [(100, 80), (80, 100), (40, 160), (8, 300), (3, 4),
+                                   (1000, 60)])
+def test_overlay_legend_sits_below_the_image_and_leaves_little_blank(rng, shape, tmp_path):
     mask = np.zeros(shape, dtype=bool)
     mask[:3, :3] = True
-    ax = plot_detection_overlay(rng.random(shape + (5,)), mask, mask[::-1] | mask)
+    ax = plot_detection_overlay(rng.random(shape + (5,)), mask, mask[::-1] | mask,
+                                title="Detected anomalies", subtitle="a caption " * 8)
     ax.figure.canvas.draw()
-    legend = ax.get_legend().get_window_extent()
-    assert legend.x0 >= ax.get_window_extent().x1
+    legend = ax.figure.legends[0].get_window_extent()
+    assert legend.y1 <= ax.get_window_extent().y0
     assert legend.x1 <= ax.figure.bbox.x1 and legend.y0 >= ax.figure.bbox.y0
+    # the saved picture: no blank band wider than a tenth of it on any side
+    ax.figure.savefig(tmp_path / "o.png", dpi=60, bbox_inches="tight")
+    from matplotlib.image import imread
+
+    ink = (imread(tmp_path / "o.png")[..., :3] < 0.97).any(axis=-1)
+    cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+    assert cols[0] < 0.1 * ink.shape[1] and cols[-1] > 0.9 * ink.shape[1]
+    assert rows[0] < 0.1 * ink.shape[0] and rows[-1] > 0.9 * ink.shape[0]
+
+
+def test_overlay_and_heatmap_axes_in_metres_or_map_units_with_a_scale_bar(rng):
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    from skhsi.io._geo import map_grid
+
+    cube, mask = rng.random((40, 60, 4)), np.zeros((40, 60), bool)
+    grid = map_grid({"map info": ["UTM", "1", "1", "500000", "4000000", "30", "30", "33",
+                                  "North", "WGS-84", "units=Meters"]})
+    ax = plot_detection_overlay(cube, None, mask, grid=grid)
+    assert ax.images[0].get_extent() == [500000, 501800, 3998800, 4000000]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("easting (m)", "northing (m)")
+    bars = [a for a in ax.artists if isinstance(a, AnchoredSizeBar)]
+    assert [b.txt_label.get_text() for b in bars] == ["200 m"]  # at most a quarter of 1.8 km
+    ax = plot_score_heatmap(rng.random((40, 60)), grid=map_grid({}, pixel_size=20))
+    assert ax.images[0].get_extent() == [0, 1200, 800, 0]
+    assert [a.txt_label.get_text() for a in ax.artists] == ["200 m"]
+    assert len(plot_score_heatmap(rng.random((40, 60))).artists) == 0  # pixels: no bar
 
 
 def test_overlay_validation(cube, tiny_masks):
@@ -431,6 +502,9 @@ def test_hydice_scene_renders(hydice, tmp_path):
     ax = plot_detection_overlay(cube, mask, pred)
     tp = int(re.search(r"\d+", legend_texts(ax)[0]).group())
     assert tp == int((mask & pred).sum()) > 0
+    # the rendering clips no pixel to black or white in any channel
+    eight_bit = np.round(np.asarray(ax.images[0].get_array()) * 255)
+    assert not ((eight_bit == 0) | (eight_bit == 255)).any()
     ax.figure.savefig(tmp_path / "overlay.png")
     assert (tmp_path / "overlay.png").stat().st_size > 0
 

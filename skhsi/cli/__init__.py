@@ -2,10 +2,11 @@
 
 ``skhsi detect [SCENE]`` fits a detector on the embedded real scene
 (``indian_pines``, AVIRIS, shipped by tensorly) or on an ENVI / ``.mat``
-file, flags the pixels at or above a quantile of the scores, and writes a
-score heatmap (PNG), an overlay of the flagged pixels on a true-colour (or
-false-colour) rendering (PNG), the scores (``.npy``) and a summary (JSON)
-into ``--out``. When the file has a ground-truth mask it prints ROC AUC, IoU,
+file, flags the pixels at a stated false-alarm rate (by default at most 1 %
+of the scene's pixels, see :class:`skhsi.anomaly.FalseAlarmDecider`), and
+writes a score heatmap and an overlay of the flagged pixels on a true-colour
+(or false-colour) rendering (PNG, PDF or SVG, with pixel or map coordinates
+and a scale bar), the scores (``.npy``) and a summary (JSON) into ``--out``. When the file has a ground-truth mask it prints ROC AUC, IoU,
 precision and recall; when the scene has class labels (Indian Pines) it
 prints how the flagged pixels fall across the classes and the unlabelled
 ground. ``skhsi fit SCENE... --out MODEL`` fits a detector on one or more
@@ -20,7 +21,8 @@ with their wavelengths.
 import argparse
 import sys
 
-from ._common import _add_input_options, _add_method_options, _add_training_options
+from ._common import (_add_input_options, _add_method_options, _add_threshold_option,
+                      _add_training_options)
 from ._detect import _detect
 from ._fit import _fit
 from ._info import _bands, _info
@@ -46,14 +48,19 @@ def _build_parser():
                              "ENVI; with --mask-key for a .mat), for the metrics and the "
                              "overlay's hits and misses")
     detect.add_argument("--out", default="skhsi-out", help="output directory (default: skhsi-out)")
-    detect.add_argument("--threshold", default=None, metavar="RULE",
-                        help="which pixels are flagged: quantile:Q (scores at or above the "
-                             "scene's Q quantile; the default, with --quantile's Q), "
-                             "contamination (the detector's own threshold, set in fit from "
-                             "its contamination) or score:S (scores at or above S)")
-    detect.add_argument("--quantile", type=float, default=0.995,
-                        help="pixels at or above this quantile of the scores are flagged "
-                             "(default: 0.995)")
+    _add_threshold_option(detect, "scene")
+    detect.add_argument("--quantile", type=float, default=None,
+                        help="flag the pixels at or above this quantile of the scores (the "
+                             "same as --threshold quantile:Q)")
+    detect.add_argument("--format", choices=["png", "pdf", "svg"], default="png",
+                        help="file format of the pictures: png, or pdf and svg (vector) for "
+                             "papers (default: png)")
+    detect.add_argument("--dpi", type=int, default=150,
+                        help="resolution of png pictures and of the image layer in pdf/svg "
+                             "(default: 150)")
+    detect.add_argument("--pixel-size", type=float, default=None, metavar="METRES",
+                        help="ground size of a pixel, for the axes in metres and the scale "
+                             "bar when the file carries no map info")
     _add_training_options(detect)
 
     fit = sub.add_parser("fit", help="fit a detector on one or more scenes and save it")
@@ -76,10 +83,12 @@ def _build_parser():
     score.add_argument("files", nargs="+", metavar="FILE", help="ENVI, .npy or .mat files")
     score.add_argument("--out", required=True, metavar="DIR",
                        help="output directory: ENVI score maps and masks, JSON summaries")
-    score.add_argument("--threshold", default=None, metavar="RULE",
-                       help="which pixels the mask flags: contamination (the default: the "
-                            "model's own threshold, set in fit), quantile:Q (at or above the "
-                            "file's Q quantile) or score:S (at or above S)")
+    _add_threshold_option(score, "file")
+    score.add_argument("--mask", default=None, metavar="FILE",
+                       help="ground-truth mask of a single FILE (.npy, .png, .mat or ENVI; "
+                            "with --mask-key for a .mat), for the same metrics as detect")
+    score.add_argument("--mask-key", default=None, metavar="NAME",
+                       help="variable of a .mat --mask file that holds the mask")
     score.add_argument("--tile-rows", type=int, default=None, metavar="N",
                        help="rows scored at a time (default: blocks of about 65536 pixels)")
     score.add_argument("--halo", type=int, default=None, metavar="N",
@@ -92,7 +101,7 @@ def _build_parser():
                        help="variable of a .mat file that holds the cube")
     score.add_argument("--quiet", action="store_true",
                        help="no progress bar (shown on a terminal's stderr only)")
-    score.set_defaults(quantile=0.995, mask_key=None)
+    score.set_defaults(quantile=None)
 
     info = sub.add_parser("info", help="summarise an ENVI or .mat file or an embedded scene")
     info.add_argument("file", help="embedded scene (indian_pines) or an ENVI/.mat file")
