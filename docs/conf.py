@@ -34,7 +34,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/sg_execution_times.rst"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store",
+                    "**/sg_execution_times.rst"]
 root_doc = "index"
 nitpicky = False
 default_role = "literal"
@@ -88,6 +89,26 @@ sphinx_gallery_conf = {
     "doc_module": ("skhsi",),
     "backreferences_dir": "generated/backreferences",
 }
+
+# -- the gallery of the development scenes ----------------------------------------
+# The real anomaly scenes are not part of skhsi: when they are beside the
+# repository (or in SKHSI_SHARED_DATA), the gallery page shows what `skhsi
+# detect` draws for each, made here by examples/had_pictures.py; otherwise
+# the page says how to make it.
+_HAD = Path(os.environ.get("SKHSI_SHARED_DATA", ROOT.parent / "shared" / "data")) / "had"
+_GENERATED = Path(__file__).resolve().parent / "_generated"
+_GENERATED.mkdir(exist_ok=True)
+if sorted(_HAD.glob("*.mat")):
+    import runpy
+
+    runpy.run_path(str(ROOT / "examples" / "had_pictures.py"))["main"](
+        ["--data", str(_HAD), "--out", str(_GENERATED / "gallery"),
+         "--rst", str(_GENERATED / "had_gallery.rst"), "--image-prefix", "/_generated/gallery"])
+else:
+    (_GENERATED / "had_gallery.rst").write_text(
+        f".. note::\n\n   The scenes were not found when these pages were built (looked "
+        f"for ``{_HAD}``).\n   Make the figures with ``python examples/had_pictures.py "
+        "--data DIR``.\n")
 
 # -- HTML -----------------------------------------------------------------------------
 try:

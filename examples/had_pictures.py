@@ -1,37 +1,29 @@
-"""Pictures of the default detector and global RX on every real anomaly scene.
+"""The default figures of ``skhsi detect`` on every real anomaly scene, and a gallery page.
 
 For each scene of ``shared/data/had`` (the development scenes beside the
 repository; they are not part of skhsi, so this script is not in the
-documentation gallery), fit the default detector
-(:func:`skhsi.pipeline.make_attribute_filter_pipeline`) and global RX, and write
-for each: the score heatmap (robust percentile stretch, real scores on the
-colour bar) and the overlay of the flagged pixels, hits, false alarms and
-misses over a false-colour image, at the threshold that flags as many pixels
-as the mask has anomalies (so that the overlay shows the detector's ranking,
-not the choice of a quantile). ROC AUC goes into the titles; ROC AUC, average
-precision and the hits at that threshold are printed.
+documentation gallery) run ``skhsi detect`` exactly as a user would, with the
+default detector and the default threshold (a false-alarm rate of 1 %), and
+keep its two figures: the score heatmap and the overlay of hits, false alarms
+and outlined misses. A table of each scene's ROC AUC, flagged pixels, false
+alarms on the background and recall is printed; ``--rst FILE`` also writes a
+reStructuredText page that shows the figures with those numbers (the
+documentation's gallery page is built this way when the scenes are there).
 
 Usage::
 
     python examples/had_pictures.py [--data ../shared/data/had] [--out had-pictures]
+                                    [--format png|pdf|svg] [--rst had-pictures/gallery.rst]
 """
 
 import argparse
+import contextlib
+import io
+import json
+import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from skhsi.anomaly import RXDetector  # noqa: E402
-from skhsi.io import read_mat  # noqa: E402
-from skhsi.metrics import average_precision, roc_auc  # noqa: E402
-from skhsi.pipeline import make_attribute_filter_pipeline  # noqa: E402
-from skhsi.plotting import plot_detection_overlay, plot_score_heatmap  # noqa: E402
-
-DETECTORS = {"default": make_attribute_filter_pipeline, "rx": RXDetector}
+from skhsi.cli import main as skhsi
 
 
 def main(argv=None):
@@ -39,34 +31,58 @@ def main(argv=None):
     here = Path(__file__).resolve().parents[1]
     parser.add_argument("--data", type=Path, default=here.parent / "shared" / "data" / "had")
     parser.add_argument("--out", type=Path, default=Path("had-pictures"))
+    parser.add_argument("--format", choices=["png", "pdf", "svg"], default="png")
+    parser.add_argument("--rst", type=Path, default=None,
+                        help="also write a reStructuredText page showing the figures")
+    parser.add_argument("--image-prefix", default=None,
+                        help="how the page names the figures' folder (default: its path "
+                             "relative to the page; Sphinx takes /PATH from its source root)")
     args = parser.parse_args(argv)
     files = sorted(args.data.glob("*.mat"))
     if not files:
         raise SystemExit(f"no .mat scenes found in {args.data}; pass --data")
-    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(f"{'scene':16s} {'ROC AUC':>8s} {'flagged':>8s} {'false alarms':>13s} "
+          f"{'background FA rate':>19s} {'recall':>7s}")
     for path in files:
-        scene = read_mat(path)
-        n_anomalous = int(scene.mask.sum())
-        for name, make in DETECTORS.items():
-            scores = make().fit(scene.cube).anomaly_score(scene.cube)
-            auc = roc_auc(scene.mask, scores)
-            threshold = np.sort(scores.ravel())[-n_anomalous]
-            flagged = scores >= threshold
-            ax = plot_score_heatmap(scores, title=f"{path.stem}: {name}, ROC AUC {auc:.4f}")
-            ax.figure.savefig(args.out / f"{path.stem}_{name}_heatmap.png", dpi=110,
-                              bbox_inches="tight")
-            plt.close(ax.figure)
-            ax = plot_detection_overlay(
-                scene.cube, scene.mask, flagged, wavelengths=scene.wavelengths, alpha=0.9,
-                title=f"{path.stem}: {name}, the {n_anomalous} highest scores "
-                      f"(>= {threshold:.3g})")
-            ax.figure.savefig(args.out / f"{path.stem}_{name}_overlay.png", dpi=110,
-                              bbox_inches="tight")
-            plt.close(ax.figure)
-            print(f"{path.stem:16s} {name:8s} ROC AUC {auc:.4f}  "
-                  f"AP {average_precision(scene.mask, scores):.3f}  "
-                  f"hits {int((flagged & scene.mask).sum())} of {n_anomalous}")
-    print(f"pictures in {args.out}")
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = skhsi(["detect", str(path), "--out", str(args.out), "--format",
+                          args.format, "--quiet"])
+        if code:
+            raise SystemExit(f"skhsi detect failed on {path} (exit status {code})")
+        result = json.loads((args.out / f"{path.stem}_attribute_metrics.json").read_text())
+        height, width = result["shape"][:2]
+        anomalous = result["anomalous_pixels"]
+        hits = round(result["recall"] * anomalous)
+        false_alarms = result["flagged_pixels"] - hits
+        rate = false_alarms / (height * width - anomalous)
+        rows.append((path.stem, result, false_alarms, rate))
+        print(f"{path.stem:16s} {result['roc_auc']:8.4f} {result['flagged_pixels']:8d} "
+              f"{false_alarms:13d} {rate:19.4f} {result['recall']:7.3f}")
+    if args.rst is not None:
+        args.rst.parent.mkdir(parents=True, exist_ok=True)
+        prefix = args.image_prefix if args.image_prefix is not None else \
+            Path(os.path.relpath(args.out, args.rst.parent)).as_posix()
+        args.rst.write_text(_page(rows, prefix, args.format))
+        print(f"page: {args.rst}")
+    print(f"figures in {args.out}")
+
+
+def _page(rows, prefix, fmt):
+    """The gallery's figures with their numbers, as reStructuredText."""
+    lines = []
+    for stem, result, false_alarms, rate in rows:
+        shape = " x ".join(map(str, result["shape"]))
+        lines += [stem, "-" * len(stem), "",
+                  f"{shape}; ROC AUC {result['roc_auc']:.4f}; {result['flagged_pixels']} "
+                  f"pixels flagged at the default false-alarm rate of 1 %, of which "
+                  f"{false_alarms} on the background (a rate of {rate:.4f}); recall "
+                  f"{result['recall']:.3f} of {result['anomalous_pixels']} anomalous pixels.",
+                  ""]
+        for kind in ("overlay", "heatmap"):
+            lines += [f".. image:: {prefix}/{stem}_attribute_{kind}.{fmt}", "   :width: 48%",
+                      f"   :alt: {stem}, {kind}", ""]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -529,3 +529,27 @@ def test_overlay_background_is_muted_unless_asked(cube):
     np.testing.assert_allclose(muted, 0.3 * rgb + 0.7 * grey[..., None])
     with pytest.raises(ValueError, match="background must be 'muted' or 'colour'"):
         plot_detection_overlay(cube, None, pred, background="grey")
+
+
+_HAD_SCENES = ["HYDICE_data", "sandiego_plane", "abu-airport-2", "abu-airport-4",
+               "abu-beach-1", "abu-beach-2", "abu-urban-1", "abu-urban-3"]
+
+
+@pytest.mark.parametrize("name", _HAD_SCENES + ["indian_pines"])
+def test_no_real_scene_renders_a_pixel_black_or_white(name):
+    from tests._data import load_had
+
+    if name == "indian_pines":
+        from skhsi.datasets import load_indian_pines
+
+        scene = load_indian_pines()
+    else:
+        scene = load_had(name)
+    rgb = false_rgb(scene.cube, scene.wavelengths)
+    eight_bit = np.round(rgb * 255).astype(int)
+    black = int((eight_bit == 0).all(axis=-1).sum())
+    white = int((eight_bit == 255).all(axis=-1).sum())
+    clipped_channels = int(((eight_bit == 0) | (eight_bit == 255)).sum())
+    assert (black, white, clipped_channels) == (0, 0, 0)
+    # and the rendering uses its range (gamma 1.5 lifts the 1st percentile to 58 of 255)
+    assert eight_bit.min() < 70 and eight_bit.max() > 215
