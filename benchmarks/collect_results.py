@@ -41,6 +41,7 @@ SECTIONS = {
     "scaling": "python benchmarks/bench_scaling.py --use-fit-score",
     "import_time": "python benchmarks/bench_import.py --reference DIR",
     "bad_inputs": "python benchmarks/bench_bad_inputs.py",
+    "thresholds": "python benchmarks/bench_thresholds.py",
 }
 
 
@@ -373,6 +374,20 @@ def target_bad_inputs(text):
         + " (0 unclear and 0 silent)")
 
 
+def target_thresholds(text):
+    match = re.search(r"^- default rate r = ([\d.]+): the background false-alarm rate is "
+                      r"([\d.]+)-([\d.]+) x r .*\*\*(met|not met)\*\*", text, flags=re.M)
+    rows = tables_under(text, "On other scenes")[0]
+    shares = [number(row["default rule: flagged"]) for row in rows]
+    rate = float(match.group(1))
+    similar = all(abs(share - rate) <= 0.1 * rate for share in shares)
+    return match.group(4) == "met" and similar, (
+        f"default threshold, false-alarm rate {rate:g}: background rate "
+        f"{match.group(2)}-{match.group(3)} x the rate on the 8 fitting scenes; on "
+        f"{len(shares)} other scenes `skhsi score` flags {min(shares):.4f}-{max(shares):.4f} "
+        f"(within 10 % of the rate)")
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
@@ -383,6 +398,7 @@ TARGETS = (("default_detector", target_default_baseline),
            ("object_sizes", target_object_sizes_distinct),
            ("scaling", target_scaling), ("serving", target_serving_default),
            ("import_time", target_import_time), ("bad_inputs", target_bad_inputs),
+           ("thresholds", target_thresholds),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),

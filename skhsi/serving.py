@@ -834,8 +834,10 @@ def detection_metrics(mask, scores, flagged):
     Returns
     -------
     dict
-        ``anomalous_pixels``, ``roc_auc``, ``average_precision`` (of the
-        scores), ``iou``, ``precision``, ``recall`` (of the flagged pixels).
+        ``anomalous_pixels``, ``false_alarm_rate`` (the share of the
+        background flagged), and when the mask has anomalies ``roc_auc``,
+        ``average_precision`` (of the scores), ``iou``, ``precision`` and
+        ``recall`` (of the flagged pixels).
 
     Examples
     --------
@@ -844,10 +846,19 @@ def detection_metrics(mask, scores, flagged):
     >>> mask = np.array([[True, False], [False, False]])
     >>> detection_metrics(mask, np.array([[0.9, 0.1], [0.5, 0.2]]), mask)["recall"]
     1.0
+    >>> detection_metrics(mask & False, np.zeros((2, 2)), mask)   # a mask without anomalies
+    {'anomalous_pixels': 0, 'false_alarm_rate': 0.25}
     """
     from . import metrics
 
-    return {"anomalous_pixels": int(mask.sum()),
+    mask, flagged = np.asarray(mask, dtype=bool), np.asarray(flagged, dtype=bool)
+    background = ~mask
+    found = {"anomalous_pixels": int(mask.sum()),
+             "false_alarm_rate": float(flagged[background].mean()) if background.any()
+             else 0.0}
+    if not mask.any():
+        return found
+    return {**found,
             "roc_auc": metrics.roc_auc(mask, scores),
             "average_precision": metrics.average_precision(mask, scores),
             "iou": metrics.iou(mask, flagged),

@@ -173,6 +173,17 @@ def test_the_default_rule_keeps_its_share_on_a_scene_unlike_the_fitting_one(tmp_
     assert summary["model_threshold"]["flagged_share"] > 0.5  # the fitting scene's threshold
 
 
+def test_a_ground_truth_without_anomalies_gives_the_false_alarm_rate(tmp_path, scene):
+    from skhsi.io import SpectralImage
+
+    rx = RXDetector().fit(scene.cube)
+    image = SpectralImage(cube=scene.cube, mask=np.zeros(scene.cube.shape[:2], dtype=bool))
+    summary = score_file(rx, image, tmp_path, name="clean")
+    assert summary["anomalous_pixels"] == 0 and "roc_auc" not in summary
+    assert summary["false_alarm_rate"] == pytest.approx(summary["flagged_share"], abs=1e-6)
+    assert summary["flagged_share"] > 0
+
+
 def test_score_threshold_and_bad_threshold(tmp_path, scene):
     rx = RXDetector().fit(scene.cube)
     np.save(tmp_path / "x.npy", scene.cube)

@@ -204,6 +204,10 @@ def _threshold_rule(args):
 
 def _print_metrics(result):
     """The detection metrics of ``result`` (a mask was given), or why there are none."""
+    if result.get("anomalous_pixels") == 0:
+        print(f"metrics    the mask has no anomalous pixel; false-alarm rate "
+              f"{result['false_alarm_rate']:.4f} (the share of its pixels flagged)")
+        return
     if "roc_auc" not in result:
         print("metrics    none: no ground-truth mask (give one with --mask FILE)")
         return
@@ -212,6 +216,7 @@ def _print_metrics(result):
     print(f"IoU        {result['iou']:.4f}   (of the flagged pixels)")
     print(f"precision  {result['precision']:.4f}")
     print(f"recall     {result['recall']:.4f}")
+    print(f"FA rate    {result['false_alarm_rate']:.4f}   (the share of the background flagged)")
 
 
 def _threshold_hints(result, n_pixels):
