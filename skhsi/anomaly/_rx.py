@@ -6,12 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg, stats
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import SpectralOutlierMixin
 
-_COVARIANCES = {"empirical": EmpiricalCovariance, "ledoit-wolf": LedoitWolf, "oas": OAS}
+#: ``covariance`` options and their estimators in ``sklearn.covariance`` (imported in fit).
+_COVARIANCES = {"empirical": "EmpiricalCovariance", "ledoit-wolf": "LedoitWolf", "oas": "OAS"}
 
 
 class RXDetector(SpectralOutlierMixin, BaseEstimator):
@@ -102,7 +102,7 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         pixels = np.asarray(pixels, dtype=np.float64)
         with warnings.catch_warnings():  # one sample: said below, in RX's terms
             warnings.filterwarnings("ignore", message="Only one sample available")
-            estimator = _COVARIANCES[self.covariance]().fit(pixels)
+            estimator = _covariance_estimator(self.covariance).fit(pixels)
         _check_background(estimator.covariance_, pixels.shape[0], self.reg)
         self._set_statistics(estimator.location_, estimator.covariance_, pixels.shape[0])
         self._set_offset(self._anomaly_scores(pixels))
@@ -199,6 +199,13 @@ def accumulate_moments(pixels, n=0, mean=None, scatter=0.0, batch_size=65536):
         mean = mean + delta * (n_b / total)
         n = total
     return n, mean, scatter
+
+
+def _covariance_estimator(name):
+    """A new ``sklearn.covariance`` estimator for the ``covariance`` option ``name``."""
+    from sklearn import covariance  # 0.03 s of imports the other detectors do not need
+
+    return getattr(covariance, _COVARIANCES[name])()
 
 
 def whitener(covariance):

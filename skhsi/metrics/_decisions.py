@@ -1,7 +1,5 @@
 """Metrics on decisions: IoU, precision, recall and F-beta of the anomaly masks."""
 
-from sklearn import metrics as _skm
-
 from ._validation import _DECISION_PARAMS, _check_beta, _check_decision_pair, _fill_params
 
 
@@ -25,6 +23,8 @@ def iou(y_true, y_pred):
     1.0
     """
     t, p, zd = _check_decision_pair(y_true, y_pred)
+    from sklearn import metrics as _skm
+
     return float(_skm.jaccard_score(t, p, zero_division=zd))
 
 
@@ -46,6 +46,8 @@ def precision(y_true, y_pred):
     0.3333333333333333
     """
     t, p, zd = _check_decision_pair(y_true, y_pred)
+    from sklearn import metrics as _skm
+
     return float(_skm.precision_score(t, p, zero_division=zd))
 
 
@@ -67,6 +69,8 @@ def recall(y_true, y_pred):
     0.5
     """
     t, p, zd = _check_decision_pair(y_true, y_pred)
+    from sklearn import metrics as _skm
+
     return float(_skm.recall_score(t, p, zero_division=zd))
 
 
@@ -91,4 +95,6 @@ def fbeta(y_true, y_pred, *, beta=1.0):
     """
     _check_beta(beta)
     t, p, zd = _check_decision_pair(y_true, y_pred)
+    from sklearn import metrics as _skm
+
     return float(_skm.fbeta_score(t, p, beta=beta, zero_division=zd))

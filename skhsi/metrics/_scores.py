@@ -1,7 +1,6 @@
 """Metrics on anomaly scores, and score thresholds for an operating point."""
 
 import numpy as np
-from sklearn import metrics as _skm
 
 from ._validation import (
     _SCORE_PARAMS,
@@ -32,6 +31,8 @@ def roc_auc(y_true, scores):
     """
     y, s = _check_scores(y_true, scores)
     _require_both_classes(y, "ROC AUC")
+    from sklearn import metrics as _skm
+
     return float(_skm.roc_auc_score(y, s))
 
 
@@ -53,6 +54,8 @@ def average_precision(y_true, scores):
     """
     y, s = _check_scores(y_true, scores)
     _require_both_classes(y, "average precision")
+    from sklearn import metrics as _skm
+
     return float(_skm.average_precision_score(y, s))
 
 
@@ -77,6 +80,8 @@ def recall_at_fpr(y_true, scores, *, fpr=0.01):
     _check_fraction(fpr, "fpr", low_open=False)
     y, s = _check_scores(y_true, scores)
     _require_both_classes(y, "recall at a fixed FPR")
+    from sklearn import metrics as _skm
+
     fprs, tprs, _ = _skm.roc_curve(y, s, drop_intermediate=False)
     return float(tprs[fprs <= fpr].max())
 
@@ -135,6 +140,8 @@ def best_fbeta_threshold(y_true, scores, *, beta=1.0):
     _check_beta(beta)
     y, s = _check_scores(y_true, scores)
     _require_anomalies(y, "F-beta")
+    from sklearn import metrics as _skm
+
     prec, rec, thresholds = _skm.precision_recall_curve(y, s)
     prec, rec, b2 = prec[:-1], rec[:-1], beta**2
     denom = b2 * prec + rec

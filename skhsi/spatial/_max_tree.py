@@ -1,4 +1,16 @@
-"""The numba kernels of :mod:`skhsi.spatial._component_tree`: max-tree and area opening."""
+"""The numba kernels of :mod:`skhsi.spatial._component_tree`: max-tree and area opening.
+
+Compiled code is cached on disk (compiling takes about a second, loading it a
+tenth of that): where numba puts it (the package's ``__pycache__``, else the
+user's cache directory, or ``NUMBA_CACHE_DIR``), or, when neither is writable
+(a read-only install and no home directory), in a directory under the
+temporary directory that only this user can write; without one, the kernels
+are compiled in every process.
+"""
+
+import os
+import stat
+import tempfile
 
 import numba
 import numpy as np
@@ -6,7 +18,44 @@ import numpy as np
 __all__ = ["max_tree", "opening"]
 
 
-@numba.njit(cache=True, nogil=True)
+def _private_cache_dir():
+    """``<tempdir>/skhsi-numba-<uid>``, when it is (or can be made) a directory of this
+    user's that no one else can write, else ``None``. Numba's index files are pickles, so
+    a directory that others can write would run their code."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return None
+    path = os.path.join(tempfile.gettempdir(), f"skhsi-numba-{getuid()}")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+        if (not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid()
+                or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            return None
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError:
+        return None
+    return path
+
+
+def _jit(func):
+    """``numba.njit(cache=True, nogil=True)``, with the fallbacks of the module docstring."""
+    try:
+        return numba.njit(cache=True, nogil=True)(func)
+    except RuntimeError:  # numba found no writable cache directory
+        pass
+    folder = _private_cache_dir()
+    if folder is None:
+        return numba.njit(nogil=True)(func)
+    saved = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = folder  # read once, when the dispatcher picks its cache
+    try:
+        return numba.njit(cache=True, nogil=True)(func)
+    finally:
+        numba.config.CACHE_DIR = saved
+
+
+@_jit
 def _find_root(zpar, p):
     root = p
     while zpar[root] != root:
@@ -18,7 +67,7 @@ def _find_root(zpar, p):
     return root
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit
 def max_tree(values, height, width, order, reverse):
     """Canonical parent and component area of every pixel.
 
@@ -69,7 +118,7 @@ def max_tree(values, height, width, order, reverse):
     return parent, area
 
 
-@numba.njit(cache=True, nogil=True)
+@_jit
 def opening(values, order, reverse, parent, area, min_area, out):
     """Area opening (closing with ``reverse``) of ``values`` from its tree, into ``out``."""
     n = values.shape[0]

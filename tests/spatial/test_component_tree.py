@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -76,3 +78,32 @@ def test_reach_is_the_area_less_one():
 def test_bad_input(image, areas, message):
     with pytest.raises(ValueError, match=message):
         area_residuals(image, areas)
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX user ids")
+def test_kernels_cache_in_a_private_temporary_directory_when_numba_finds_none(
+        tmp_path, monkeypatch):
+    import numba
+    from numba.core import caching
+
+    from skhsi.spatial import _max_tree
+
+    # numba's only locator left is NUMBA_CACHE_DIR, unset: no writable cache directory
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes",
+                        [caching.UserProvidedCacheLocator])
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")
+    monkeypatch.setattr(_max_tree.tempfile, "gettempdir", lambda: str(tmp_path))
+    kernel = _max_tree._jit(_max_tree.opening.py_func)
+    values = np.array([0.0, 2.0, 0.0])
+    order = np.argsort(values, kind="stable").astype(np.int32)
+    parent, area = _max_tree.max_tree(values, 1, 3, order, False)
+    out = kernel(values, order, False, parent, area, 2, np.empty(3))
+    np.testing.assert_array_equal(out, [0.0, 0.0, 0.0])
+    folder = tmp_path / f"skhsi-numba-{os.getuid()}"
+    assert (folder.stat().st_mode & 0o777) == 0o700 and any(folder.rglob("*.nbi"))
+    assert numba.config.CACHE_DIR == ""
+
+    folder.chmod(0o770)  # a directory others may write is never used
+    assert _max_tree._private_cache_dir() is None
+    assert _max_tree._jit(_max_tree.opening.py_func)(
+        values, order, False, parent, area, 2, np.empty(3)).tolist() == [0.0, 0.0, 0.0]
