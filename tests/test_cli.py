@@ -773,11 +773,29 @@ def test_detect_writes_the_pictures_in_the_format_asked(tmp_path, capsys, hydice
                  "--pixel-size", "1.5"]) == 0
     for kind in ("heatmap", "overlay"):
         assert (tmp_path / "o" / f"s_rx_{kind}.{fmt}").read_bytes().startswith(magic)
-    if fmt == "svg":  # vector: the axes say metres, the scale bar is there
+    if fmt == "svg":  # vector: plain titles, a caption, axes in metres, the scale bar
         text = (tmp_path / "o" / "s_rx_overlay.svg").read_text()
+        assert "Detected anomalies: s.npy" in text and "global RX detector" in text
+        assert "flagged: false-alarm rate" in text and "1.5 m pixels" in text
         assert "x (m)" in text and "10 m" in text
+        text = (tmp_path / "o" / "s_rx_heatmap.svg").read_text()
+        assert "Anomaly scores: s.npy" in text and "anomaly score" in text
 
 
 def test_detect_refuses_a_silly_dpi(tmp_path, capsys):
     assert main(["detect", "--dpi", "5", "--out", str(tmp_path)]) == 2
     assert "--dpi must lie in [10, 2400]; got 5" in capsys.readouterr().err
+
+
+def test_the_console_script_exits_with_main_s_status(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "skhsi.cli", "detect", "nowhere.hdr", "--out",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "skhsi: error:" in run.stderr
+    code = ("import gc, sys\nfrom skhsi.cli import console_main\n"
+            "try:\n    console_main(['info', 'indian_pines'])\nexcept SystemExit as e:\n"
+            "    print(e.code, gc.get_threshold())")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip().splitlines()[-1] == "0 (20000, 20, 20)"
