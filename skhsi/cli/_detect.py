@@ -105,7 +105,7 @@ def _detect(args):
 
     _make_output_dir(out)
     _progress(args, f"writing the pictures, scores and summary to {out} ...")
-    scene_text = _scene_caption(args.scene, image, cube.shape, grid)
+    scene_text = _scene_caption(cube.shape, grid)
     method_text = _METHOD_NAMES.get(args.method, args.method)
     credit = f". Data: {image.metadata['credit']}" if "credit" in image.metadata else ""
     ax = plotting.plot_score_heatmap(
@@ -142,7 +142,7 @@ def _scene_title(scene, image):
     return title if isinstance(title, str) and title else Path(str(scene)).name
 
 
-def _scene_caption(scene, image, shape, grid):
+def _scene_caption(shape, grid):
     """Size, bands and ground sampling of the scene, for a caption."""
     text = f"{shape[0]} x {shape[1]} pixels, {shape[2]} bands"
     if grid is not None and grid.units != "°":
