@@ -109,7 +109,30 @@ class QuantileBinaryDecider(TransformerMixin, BaseEstimator):
         return tags
 
 
-class FalseAlarmDecider(TransformerMixin, BaseEstimator):
+class _FixedThreshold(TransformerMixin, BaseEstimator):
+    """A decider whose ``fit`` learns one number, ``threshold_``, applied to every map."""
+
+    def transform(self, X):
+        """Boolean mask, True where the score is ``>= threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,), (H, W) or (N, H, W)
+
+        Returns
+        -------
+        ndarray of bool with the shape of ``X``
+        """
+        check_is_fitted(self)
+        return _check_maps(self, X) >= self.threshold_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+class FalseAlarmDecider(_FixedThreshold):
     """Flag the scores a reference scene exceeds at most at a stated false-alarm rate.
 
     Read more in the :ref:`User Guide <anomaly_detection>`.
@@ -217,20 +240,6 @@ class FalseAlarmDecider(TransformerMixin, BaseEstimator):
         self.n_features_in_ = maps.shape[-1]
         return self
 
-    def transform(self, X):
-        """Boolean mask, True where the score is ``>= threshold_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,), (H, W) or (N, H, W)
-
-        Returns
-        -------
-        ndarray of bool with the shape of ``X``
-        """
-        check_is_fitted(self)
-        return _check_maps(self, X) >= self.threshold_
-
     def false_alarm_probability(self, X):
         """Share of the reference pixels scoring at least as high as each score.
 
@@ -256,13 +265,7 @@ class FalseAlarmDecider(TransformerMixin, BaseEstimator):
         count = np.where(maps <= self.tail_scores_[-1], self.n_reference_, count)
         return (count + 1.0) / (self.n_reference_ + 1.0)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = []
-        return tags
-
-
-class RecallThresholdDecider(TransformerMixin, BaseEstimator):
+class RecallThresholdDecider(_FixedThreshold):
     """Flag the pixels whose anomaly score is ``>=`` a threshold set for a target recall.
 
     Read more in the :ref:`User Guide <anomaly_detection>`.
@@ -368,24 +371,9 @@ class RecallThresholdDecider(TransformerMixin, BaseEstimator):
         self.n_features_in_ = maps.shape[-1]
         return self
 
-    def transform(self, X):
-        """Boolean mask, True where the score is ``>= threshold_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,), (H, W) or (N, H, W)
-
-        Returns
-        -------
-        ndarray of bool with the shape of ``X``
-        """
-        check_is_fitted(self)
-        return _check_maps(self, X) >= self.threshold_
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        tags.transformer_tags.preserves_dtype = []
         return tags
 
 
