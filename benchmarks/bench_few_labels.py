@@ -68,6 +68,7 @@ import skhsi  # noqa: E402
 from skhsi.classification import (  # noqa: E402
     PatchClassifier,
     SpectralMLPClassifier,
+    SpectralSpatialClassifier,
     UNetSegmenter,
 )
 
@@ -141,6 +142,8 @@ def skhsi_models():
             lambda seed: _PixelModel(lambda: SpectralMLPClassifier(
                 hidden=64, max_epochs=100, lr=1e-3, batch_size=16, device="cpu",
                 random_state=seed)), True),
+        "skhsi `SpectralSpatialClassifier()`": (
+            lambda seed: SpectralSpatialClassifier(), True),
         "skhsi `PatchClassifier()`": (
             lambda seed: PatchClassifier(device="cpu", random_state=seed), True),
         "skhsi `UNetSegmenter()`": (

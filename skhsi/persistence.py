@@ -287,7 +287,8 @@ def _encode_estimator(estimator, arrays):
         module = _module_attribute(estimator)
         state = {key: _encode_value(value, arrays) for key, value in vars(estimator).items()
                  if key.endswith("_") and key not in ("net_", module) and key not in params}
-        if module is not None:
+        if module is not None and getattr(estimator, module, None) is not None:
+            # fitted (an unfitted one, e.g. an ensemble's member parameter, has no module)
             state[module] = {"__module_state__": _encode_module_state(
                 getattr(estimator, module).state_dict(), arrays)}
     return {"class": f"{public}.{cls.__name__}",

@@ -6,7 +6,7 @@ wider matrix (NaN, infinity, constant and tiny cubes, band counts, dtypes, views
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 
 from skhsi._checks import MAX_ABS_VALUE, check_finite_values
 
@@ -33,7 +33,7 @@ def _fit(estimator, cube=None):
     if isinstance(estimator, SpectralMLPClassifier):
         keep = _LABELS.ravel() > 0
         return estimator.fit(cube.reshape(-1, cube.shape[-1])[keep], _LABELS.ravel()[keep])
-    if hasattr(estimator, "predict_proba"):
+    if is_classifier(estimator):
         return estimator.fit(cube, _LABELS)
     return estimator.fit(cube)
 

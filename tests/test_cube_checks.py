@@ -13,7 +13,7 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 
@@ -32,7 +32,7 @@ def _data(estimator):
         return scores, (scores > 0.9 if type(estimator).__name__ == "RecallThresholdDecider"
                         else None)
     cube = _CUBE.cube.astype(np.float32)
-    return cube, (_LABELS if hasattr(estimator, "predict_proba") else None)
+    return cube, (_LABELS if is_classifier(estimator) else None)
 
 
 def _fit(estimator, X, y):

@@ -8,6 +8,7 @@ Estimators declared global are refused by ``map_blocks`` and reported as not exa
 
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
 from sklearn.ensemble import IsolationForest
 
 from skhsi import anomaly, classification, preprocessing, spatial
@@ -68,6 +69,7 @@ CASES = {
     "SobelEdges": [spatial.SobelEdges()],
     "Upsample2D": [spatial.Upsample2D(2)],
     "SpectralMLPClassifier": [classification.SpectralMLPClassifier(hidden=8, **_TORCH)],
+    "SpectralSpatialClassifier": [classification.SpectralSpatialClassifier(n_components=3)],
     "PatchClassifier": [classification.PatchClassifier(patch_size=5, hidden=8,
                                                         windows_per_epoch=64, **_TORCH)],
     "UNetSegmenter": [classification.UNetSegmenter(hidden=4, n_levels=1, tile_size=16,
@@ -103,7 +105,7 @@ def test_every_public_estimator_is_covered():
 
 
 def _method(estimator):
-    for name in ("anomaly_score", "predict_proba", "transform"):
+    for name in ("anomaly_score", "predict_proba", "transform", "decision_function"):
         if hasattr(estimator, name):
             return getattr(estimator, name)
     raise AssertionError(f"{type(estimator).__name__} has no per-pixel method")
@@ -114,7 +116,7 @@ def _fit(estimator):
     if isinstance(estimator, classification.SpectralMLPClassifier):
         keep = _LABELS.ravel() > 0
         return estimator.fit(cube.reshape(-1, 8)[keep], _LABELS.ravel()[keep])
-    if hasattr(estimator, "predict_proba"):
+    if is_classifier(estimator):
         return estimator.fit(cube, _LABELS)
     return estimator.fit(cube)
 

@@ -17,6 +17,7 @@ from skhsi.anomaly import (
 )
 from skhsi._registry import public_estimators
 from skhsi.persistence import load_weights, save_weights
+from skhsi.classification import SpectralMLPClassifier
 
 _TRAIN = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 FAST = {
@@ -40,6 +41,9 @@ FAST = {
     "LearnableChannelMixer": dict(n_outputs=3, **_TRAIN),
     "ConcreteBandSelector": dict(n_bands=2, **_TRAIN),
     "SpectralMLPClassifier": dict(hidden=8, **_TRAIN),
+    # A model file holds a skhsi classifier inside it; with the default SVC it is joblib's.
+    "SpectralSpatialClassifier": dict(
+        n_components=3, estimator=SpectralMLPClassifier(hidden=4, **_TRAIN)),
     "PatchClassifier": dict(patch_size=3, hidden=4, windows_per_epoch=32, **_TRAIN),
     "UNetSegmenter": dict(hidden=4, tile_size=8, tiles_per_epoch=4, **_TRAIN),
     "SobelEdges": {},

@@ -1,7 +1,8 @@
 """Classifiers: per pixel (they can close a two-phase pipeline as its trained head), per
 window and per image (label maps in which 0 marks an unlabelled pixel).
 
-Every classifier here has weights: torch loads when one is first accessed.
+The classifiers with weights load torch when one is first accessed;
+:class:`SpectralSpatialClassifier` needs none.
 """
 
 import lazy_loader
@@ -9,6 +10,7 @@ import lazy_loader
 __getattr__, _dir, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "_mlp": ["SpectralMLPClassifier"],
     "_patch": ["PatchClassifier"],
+    "_spectral_spatial": ["SpectralSpatialClassifier"],
     "_unet": ["UNetSegmenter"],
 })
 

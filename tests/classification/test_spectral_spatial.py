@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from skhsi.classification import SpectralSpatialClassifier
+from tests._data import shared_file
+
+
+def _fields(seed=0, noise=1.0):
+    """Four 15 x 15 fields of two classes, noisy spectra, two labels per class."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat([[1, 2], [2, 1]], 15, axis=0).repeat(15, axis=1)
+    signal = np.where(truth == 2, 1.0, -1.0)[..., None] * np.linspace(-1, 1, 8)
+    cube = noise * rng.normal(size=(30, 30, 8)) + signal
+    labels = np.zeros_like(truth)
+    labels[[2, 5, 20, 25], [3, 25, 4, 22]] = [1, 2, 2, 1]
+    return cube, labels, truth
+
+
+def test_the_neighbourhood_and_the_filter_each_add_to_the_spectrum():
+    cube, labels, truth = _fields()
+    accuracy = {}
+    for name, params in {"spectral": dict(window_sizes=(), filter_radius=0),
+                         "windows": dict(filter_radius=0),
+                         "filter": dict(window_sizes=()),
+                         "both": {}}.items():
+        model = SpectralSpatialClassifier(n_components=4, **params).fit(cube, labels)
+        accuracy[name] = float((model.predict(cube) == truth).mean())
+    assert accuracy["spectral"] < 0.85
+    assert accuracy["windows"] > accuracy["spectral"] + 0.05
+    assert accuracy["filter"] > accuracy["spectral"] + 0.05
+    assert accuracy["both"] > 0.98
+
+
+def test_statistics_come_from_every_pixel_and_the_classifier_from_the_labelled_ones():
+    cube, labels, _ = _fields()
+    model = SpectralSpatialClassifier(n_components=4).fit(cube, labels)
+    pixels = cube.reshape(-1, 8)
+    np.testing.assert_allclose(model.mean_, pixels.mean(axis=0))
+    np.testing.assert_allclose(model.scale_, pixels.std(axis=0))
+    assert model.estimator_.n_features_in_ == 4 * 3  # components, 5 x 5 and 9 x 9 means
+    assert len(model.estimator_.support_vectors_) <= 4  # fitted on the 4 labelled pixels
+    assert model.classes_.tolist() == [1, 2]
+
+
+def test_any_classifier_with_scores_and_string_labels():
+    cube, labels, truth = _fields()
+    names = np.array(["", "crop", "soil"])[labels]
+    model = SpectralSpatialClassifier(LogisticRegression(), n_components=4).fit(cube, names)
+    assert model.classes_.tolist() == ["crop", "soil"]
+    assert model.decision_function(cube).shape == (30, 30, 2)
+    assert (model.predict(cube) == np.array(["", "crop", "soil"])[truth]).mean() > 0.95
+    assert model.score(cube, names) == 1.0
+
+
+def test_a_batch_gives_a_batch_and_blocks_give_the_whole_image():
+    cube, labels, _ = _fields()
+    model = SpectralSpatialClassifier(n_components=4).fit(np.stack([cube, cube]),
+                                                          np.stack([labels, labels]))
+    whole = model.predict(cube)
+    assert model.predict(np.stack([cube, cube])).shape == (2, 30, 30)
+    halo = 9 // 2 + 2 * 3
+    top = model.predict(cube[:15 + halo])[:15]
+    bottom = model.predict(cube[15 - halo:])[halo:]
+    assert np.array_equal(np.concatenate([top, bottom]), whole)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(window_sizes=(4,)), "window_sizes must hold odd positive integers"),
+    (dict(window_sizes=(True,)), "window_sizes must hold odd positive integers"),
+    (dict(filter_eps=0), "filter_eps"),
+])
+def test_bad_parameters(params, message):
+    cube, labels, _ = _fields()
+    with pytest.raises(ValueError, match=message):
+        SpectralSpatialClassifier(**params).fit(cube, labels)
+
+
+def test_bad_labels():
+    cube, labels, _ = _fields()
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        SpectralSpatialClassifier().fit(cube, None)
+    with pytest.raises(ValueError, match=r"leading shape of X, \(30, 30\)"):
+        SpectralSpatialClassifier().fit(cube, labels[:10])
+    with pytest.raises(ValueError, match="boolean map"):
+        SpectralSpatialClassifier().fit(cube, labels > 0)
+    with pytest.raises(ValueError, match="two classes|2 classes|at least"):
+        SpectralSpatialClassifier().fit(cube, (labels == 1).astype(int))
+
+
+def test_salinas_a_few_labels_beat_the_svc_baselines():
+    """The disjoint protocol of shared/data/cls/README.md, 10 labels per class, seed 0."""
+    from scipy.io import loadmat
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    cube = loadmat(shared_file("cls/SalinasA.mat"))["salinasA"].astype(np.float32)
+    gt = loadmat(shared_file("cls/SalinasA_gt.mat"))["salinasA_gt"].astype(np.int64)
+    rng = np.random.default_rng(0)
+    train = np.zeros_like(gt)
+    for label in np.unique(gt[gt > 0]):
+        pool = np.flatnonzero((gt == label) & (np.arange(gt.shape[1]) < 43)[None, :])
+        if len(pool):
+            train.flat[rng.choice(pool, 10, replace=False)] = label
+    test = (gt > 0) & (np.arange(gt.shape[1]) >= 43)[None, :]
+    left, labels = cube[:, :43], train[:, :43]
+    model = SpectralSpatialClassifier().fit(left, labels)
+    ours = float((model.predict(cube)[test] == gt[test]).mean())
+    pixels = left.reshape(-1, cube.shape[-1])
+    scaler = StandardScaler().fit(pixels)  # the stronger baseline: statistics of every pixel
+    svc = SVC(C=100).fit(scaler.transform(pixels[labels.ravel() > 0]),
+                         labels.ravel()[labels.ravel() > 0])
+    baseline = float((svc.predict(scaler.transform(cube[test])) == gt[test]).mean())
+    assert ours > 0.98 and ours > baseline + 0.02, (ours, baseline)
