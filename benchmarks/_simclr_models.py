@@ -33,14 +33,18 @@ ENCODER = dict(n_components=32, hidden=32, band_group=16, temperature=0.2, noise
 
 
 class _LinearHead:
-    """SimCLR features (frozen) -> standardised -> logistic regression."""
+    """SimCLR features (frozen) -> standardised -> logistic regression.
 
-    def __init__(self, seed, device="auto"):
-        self.seed, self.device = seed, device
+    ``pretrain=False`` keeps the encoder as its statistical initialisation
+    left it (no contrastive epoch): the same head on unpretrained features.
+    """
+
+    def __init__(self, seed, device="auto", pretrain=True):
+        self.seed, self.device, self.pretrain = seed, device, pretrain
 
     def fit(self, cube, label_map):
         labelled = label_map > 0
-        self.encoder_ = SimCLREncoder(**ENCODER, device=self.device,
+        self.encoder_ = SimCLREncoder(**_encoder(self.pretrain), device=self.device,
                                       random_state=self.seed).fit(cube)
         features = self.encoder_.transform(cube)
         self.head_ = make_sk_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
@@ -54,16 +58,19 @@ class _LinearHead:
 
 
 class _FineTunedHead:
-    """SimCLR encoder pretrained on every pixel, then fine-tuned end to end with an MLP head."""
+    """SimCLR encoder pretrained on every pixel, then fine-tuned end to end with an MLP head.
 
-    def __init__(self, seed, device="auto"):
-        self.seed, self.device = seed, device
+    ``pretrain=False``: the same, from the encoder's statistical initialisation.
+    """
+
+    def __init__(self, seed, device="auto", pretrain=True):
+        self.seed, self.device, self.pretrain = seed, device, pretrain
 
     def fit(self, cube, label_map):
         labelled = label_map > 0
         self.pipeline_ = Pipeline([
-            ("simclr", SimCLREncoder(**ENCODER, trainable=True, device=self.device,
-                                     random_state=self.seed)),
+            ("simclr", SimCLREncoder(**_encoder(self.pretrain), trainable=True,
+                                     device=self.device, random_state=self.seed)),
             ("zscore", ZScoreNormalizerGlobal()),
             ("mlp", SpectralMLPClassifier(hidden=64, max_epochs=100, lr=1e-3, batch_size=16,
                                           device=self.device, random_state=self.seed)),
@@ -75,9 +82,17 @@ class _FineTunedHead:
         return self.pipeline_.predict(cube)
 
 
+def _encoder(pretrain):
+    return ENCODER if pretrain else dict(ENCODER, max_epochs=0)
+
+
 def models():
     """``{name: factory}``; ``factory(seed)`` is an unfitted model."""
-    return {"SimCLR + linear head": _LinearHead, "SimCLR + fine-tuned head": _FineTunedHead}
+    from functools import partial
+
+    return {"SimCLR + linear head": _LinearHead, "SimCLR + fine-tuned head": _FineTunedHead,
+            "no pretraining + linear head": partial(_LinearHead, pretrain=False),
+            "no pretraining + fine-tuned head": partial(_FineTunedHead, pretrain=False)}
 
 
 def _salinas_a():

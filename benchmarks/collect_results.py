@@ -36,6 +36,8 @@ SECTIONS = {
     "serving": "python benchmarks/bench_serving.py",
     "tiled_scoring": "python benchmarks/bench_tiled_scoring.py --tile-rows 25",
     "few_labels": "python benchmarks/bench_few_labels.py",
+    "simclr_pretraining": "python benchmarks/bench_few_labels.py --protocols disjoint --models "
+                          "SimCLR 'no pretraining' --out benchmarks/results/simclr_pretraining.md",
     "few_labels_indian_pines": "python benchmarks/bench_few_labels_indian_pines.py",
     "few_labels_5seeds": "python benchmarks/bench_few_labels.py --seeds 0 1 2 3 4 --models SVC "
                          "SpectralSpatial --out benchmarks/results/few_labels_5seeds.md",
