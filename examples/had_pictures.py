@@ -52,10 +52,8 @@ def main(argv=None):
             raise SystemExit(f"skhsi detect failed on {path} (exit status {code})")
         result = json.loads((args.out / f"{path.stem}_attribute_metrics.json").read_text())
         height, width = result["shape"][:2]
-        anomalous = result["anomalous_pixels"]
-        hits = round(result["recall"] * anomalous)
-        false_alarms = result["flagged_pixels"] - hits
-        rate = false_alarms / (height * width - anomalous)
+        rate = result["false_alarm_rate"]
+        false_alarms = round(rate * (height * width - result["anomalous_pixels"]))
         rows.append((path.stem, result, false_alarms, rate))
         print(f"{path.stem:16s} {result['roc_auc']:8.4f} {result['flagged_pixels']:8d} "
               f"{false_alarms:13d} {rate:19.4f} {result['recall']:7.3f}")

@@ -439,18 +439,20 @@ def _threshold_of(estimator, threshold):
                              "(offset_); give threshold=('false-alarm', r), ('quantile', q) "
                              "or ('score', s).")
         return "contamination", -offset, ">"
-    if isinstance(threshold, tuple) and len(threshold) == 2 and threshold[0] in _RULES:
+    if isinstance(threshold, tuple) and len(threshold) == 2 \
+            and threshold[0] in THRESHOLD_RULES:
         rule, value = threshold[0], float(threshold[1])
-        if np.isfinite(value) and _RULES[rule](value):
+        if np.isfinite(value) and THRESHOLD_RULES[rule](value):
             return rule, value, ">="
     raise ValueError(f"threshold must be ('false-alarm', r) with r in (0, 1), 'contamination', "
                      f"('quantile', q) with q in [0, 1] or ('score', s) with a finite s; got "
                      f"{threshold!r}.")
 
 
-#: The threshold rules given as ``(rule, value)`` and the values each accepts.
-_RULES = {"false-alarm": lambda r: 0 < r < 1, "quantile": lambda q: 0 <= q <= 1,
-          "score": lambda s: True}
+#: The threshold rules given as ``(rule, value)`` and the values each accepts (the
+#: command line's ``--threshold RULE:VALUE`` too).
+THRESHOLD_RULES = {"false-alarm": lambda r: 0 < r < 1,
+                   "quantile": lambda q: 0 <= q <= 1, "score": lambda s: True}
 
 
 #: The summary's name of a rule's value, for the rules whose score comes from the map.

@@ -203,7 +203,7 @@ def accumulate_moments(pixels, n=0, mean=None, scatter=0.0, batch_size=65536):
 
 def _covariance_estimator(name):
     """A new ``sklearn.covariance`` estimator for the ``covariance`` option ``name``."""
-    from sklearn import covariance  # 0.03 s of imports the other detectors do not need
+    from sklearn import covariance  # imports the other detectors do not need
 
     return getattr(covariance, _COVARIANCES[name])()
 

@@ -12,9 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._node import TorchNode
@@ -29,13 +27,13 @@ from ..nn._patch_classifier import (
     init_conv3d,
 )
 from ..nn._runtime import global_rng_untouched
-from .._labels import (check_classes, check_label_map, class_weights, labelled_values,
-                       unlabelled)
+from .._labels import check_classes, class_weights, unlabelled
+from ._label_maps import LabelMapMixin
 
 __all__ = ["PatchClassifier", "SpatialClassifierMixin"]
 
 
-class SpatialClassifierMixin(ClassifierMixin):
+class SpatialClassifierMixin(LabelMapMixin, ClassifierMixin):
     """What the spatial classifiers share: label maps, losses, class weights, prediction.
 
     A subclass sets ``sample_layout`` (``"patch"`` or ``"image"``), builds its
@@ -67,53 +65,6 @@ class SpatialClassifierMixin(ClassifierMixin):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
-
-    # -- labels --------------------------------------------------------------------
-    def _targets(self, y, leading_shape, n_samples):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None: it needs a label map (0 = unlabelled) per cube.")
-        return y
-
-    def _label_maps(self, cubes, y):
-        """``y`` as one label map per cube, checked against the cubes' leading shapes.
-
-        ``y`` is a map ``(H, W)`` for one cube, ``(N, H, W)`` for a batch, a
-        list of maps for a list of cubes, or all maps flattened into one
-        vector (what a pipeline hands its head).
-        """
-        shapes = [tuple(c.shape[:2]) for c in cubes]
-        if isinstance(y, (list, tuple)) and len(y) == len(cubes) and \
-                all(np.shape(m) == s for m, s in zip(y, shapes)):
-            return [np.asarray(m) for m in y]
-        try:
-            arr = np.asarray(y)
-        except ValueError:  # maps of different shapes, not matching the cubes
-            arr = np.empty(0)
-        if len(cubes) == 1 and arr.shape == shapes[0]:
-            return [arr]
-        if arr.ndim == 3 and len(arr) == len(cubes) and \
-                all(m.shape == s for m, s in zip(arr, shapes)):
-            return list(arr)
-        sizes = [h * w for h, w in shapes]
-        if arr.ndim == 1 and arr.size == sum(sizes):  # a pipeline's flattened maps
-            splits = np.cumsum(sizes)[:-1]
-            return [part.reshape(s) for part, s in zip(np.split(arr, splits), shapes)]
-        expected = shapes[0] if len(shapes) == 1 else (
-            (len(shapes),) + shapes[0] if len(set(shapes)) == 1 else "one map per cube")
-        raise ValueError(
-            f"y must have the leading shape of X, {expected} (one label per pixel, 0 = "
-            f"unlabelled); got {'a list' if isinstance(y, (list, tuple)) else 'shape'} "
-            f"{np.shape(y) if not isinstance(y, (list, tuple)) else [np.shape(m) for m in y]}."
-        )
-
-    def _labelled_values(self, maps):
-        for m in maps:
-            check_label_map(m, type(self).__name__)
-        values = labelled_values(np.concatenate([m.reshape(-1) for m in maps]),
-                                 type(self).__name__)
-        check_classification_targets(values)
-        return values
 
     def _codes(self, cubes, y):
         """Per-cube int64 maps of class positions in ``classes_``; unlabelled: ignored."""
@@ -213,35 +164,6 @@ class SpatialClassifierMixin(ClassifierMixin):
         """The most probable class per pixel: a label map with the cube's leading shape."""
         maps, kind = self._logit_maps(X)
         return self._images_back([self.classes_[np.argmax(m, axis=-1)] for m in maps], kind)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy over the labelled pixels of ``y`` (0 = unlabelled, left out).
-
-        Parameters
-        ----------
-        X : array-like of shape (H, W, C) or (N, H, W, C), or a list of cubes
-        y : array-like with the leading shape of ``X``
-        sample_weight : array-like with the leading shape of ``X`` or None
-
-        Returns
-        -------
-        float
-        """
-        predicted = self.predict(X)
-        cubes = predicted if isinstance(predicted, list) else list(
-            np.asarray(predicted).reshape((-1,) + np.shape(predicted)[-2:]))
-        maps = self._label_maps([np.empty(m.shape + (0,)) for m in cubes], y)
-        truth = np.concatenate([m.reshape(-1) for m in maps])
-        pred = np.concatenate([m.reshape(-1) for m in cubes])
-        keep = ~unlabelled(truth)
-        if not keep.any():
-            raise ValueError("score needs labelled pixels: every pixel of y is 0 "
-                             "(unlabelled).")
-        if sample_weight is not None:
-            weights = np.concatenate([np.asarray(w).reshape(-1) for w in self._label_maps(
-                [np.empty(m.shape + (0,)) for m in cubes], sample_weight)])
-            sample_weight = weights[keep]
-        return accuracy_score(truth[keep], pred[keep], sample_weight=sample_weight)
 
 
 class PatchClassifier(SpatialClassifierMixin, TorchNode, BaseEstimator):

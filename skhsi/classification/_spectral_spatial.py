@@ -5,20 +5,20 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._labels import check_classes, check_label_map, labelled_values, unlabelled
+from .._labels import check_classes, unlabelled
 from ..base import SpatialReach
 from ..spatial._base import CubeInputMixin
 from ..spatial._guided import box_mean, guided_filter
+from ._label_maps import LabelMapMixin
 
 __all__ = ["SpectralSpatialClassifier"]
 
 
-class SpectralSpatialClassifier(CubeInputMixin, ClassifierMixin, BaseEstimator):
+class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
+                                BaseEstimator):
     """A pixel classifier for few labels that learns from every pixel of the cube.
 
     Read more in the :ref:`User Guide <classifiers>`.
@@ -166,11 +166,8 @@ class SpectralSpatialClassifier(CubeInputMixin, ClassifierMixin, BaseEstimator):
         """
         self._windows()
         cubes, _ = self._validate_cubes(X, reset=True)
-        maps = self._label_maps(cubes, y)
-        values = labelled_values(np.concatenate([m.reshape(-1) for m in maps]),
-                                 type(self).__name__)
-        check_classification_targets(values)
-        self.classes_ = np.unique(values)
+        maps = self._label_maps(cubes, self._targets(y, None, None))
+        self.classes_ = np.unique(self._labelled_values(maps))
         check_classes(self.classes_, type(self).__name__)
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes]).astype(np.float64)
         self.mean_ = pixels.mean(axis=0)
@@ -197,25 +194,6 @@ class SpectralSpatialClassifier(CubeInputMixin, ClassifierMixin, BaseEstimator):
             _default_estimator()
         self.estimator_.fit(features[keep], labels[keep])
         return self
-
-    def _label_maps(self, cubes, y):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None: it needs a label map (0 = unlabelled) per cube.")
-        arr = np.asarray(y)
-        shapes = [c.shape[:2] for c in cubes]
-        if len(cubes) == 1 and arr.shape == shapes[0]:
-            maps = [arr]
-        elif arr.ndim == 3 and len(arr) == len(cubes) and \
-                all(m.shape == s for m, s in zip(arr, shapes)):
-            maps = list(arr)
-        else:
-            expected = shapes[0] if len(cubes) == 1 else (len(cubes),) + shapes[0]
-            raise ValueError(f"y must be a label map of the leading shape of X, {expected} "
-                             f"(0 = unlabelled); got shape {arr.shape}.")
-        for m in maps:
-            check_label_map(m, type(self).__name__)
-        return maps
 
     def _project(self, cube):
         """``(H, W, n_components_)``: the whitened principal components of a cube."""
@@ -288,30 +266,6 @@ class SpectralSpatialClassifier(CubeInputMixin, ClassifierMixin, BaseEstimator):
         """
         maps, batched = self._score_maps(X)
         return self._cubes_back([self.classes_[np.argmax(m, axis=-1)] for m in maps], batched)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy over the labelled pixels of ``y`` (0 = unlabelled, left out).
-
-        Parameters
-        ----------
-        X : array-like of shape (H, W, C) or (N, H, W, C)
-        y : array-like of shape (H, W) or (N, H, W)
-        sample_weight : array-like of the shape of ``y`` or None
-
-        Returns
-        -------
-        float
-        """
-        predicted = np.asarray(self.predict(X)).reshape(-1)
-        truth = np.asarray(y).reshape(-1)
-        if truth.shape != predicted.shape:
-            raise ValueError(f"y must have the leading shape of X; got {np.shape(y)}.")
-        keep = ~unlabelled(truth)
-        if not keep.any():
-            raise ValueError("score needs labelled pixels: every pixel of y is 0 "
-                             "(unlabelled).")
-        weights = None if sample_weight is None else np.asarray(sample_weight).reshape(-1)[keep]
-        return accuracy_score(truth[keep], predicted[keep], sample_weight=weights)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,8 +6,9 @@ file, flags the pixels at a stated false-alarm rate (by default at most 1 %
 of the scene's pixels, see :class:`skhsi.anomaly.FalseAlarmDecider`), and
 writes a score heatmap and an overlay of the flagged pixels on a true-colour
 (or false-colour) rendering (PNG, PDF or SVG, with pixel or map coordinates
-and a scale bar), the scores (``.npy``) and a summary (JSON) into ``--out``. When the file has a ground-truth mask it prints ROC AUC, IoU,
-precision and recall; when the scene has class labels (Indian Pines) it
+and a scale bar), the scores (``.npy``) and a summary (JSON) into ``--out``.
+When the file has a ground-truth mask it prints ROC AUC, IoU, precision and
+recall; when the scene has class labels (Indian Pines) it
 prints how the flagged pixels fall across the classes and the unlabelled
 ground. ``skhsi fit SCENE... --out MODEL`` fits a detector on one or more
 scenes and saves it as a weights-only model file; ``skhsi score MODEL FILE...
@@ -134,9 +135,9 @@ def console_main(argv=None):
     generation is collected every 20,000 allocations instead of 700 (the
     objects are the same, the collections fewer), and everything is frozen
     out of the collector at exit, so the interpreter's shutdown does not
-    traverse it again: 0.6 s less of a 3 s run on a 100 x 100 scene
-    (``benchmarks/bench_import.py``). Called in-process (tests, notebooks),
-    :func:`main` leaves the collector alone.
+    traverse it again (``benchmarks/bench_import.py`` times the whole run).
+    Called in-process (tests, notebooks), :func:`main` leaves the collector
+    alone.
     """
     import atexit
     import gc

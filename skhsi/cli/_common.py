@@ -168,8 +168,8 @@ DEFAULT_FALSE_ALARM_RATE = 0.01
 def _add_threshold_option(parser, where):
     parser.add_argument(
         "--threshold", default=None, metavar="RULE",
-        help=f"which pixels are flagged: false-alarm:R (the default, R={DEFAULT_FALSE_ALARM_RATE:g}: "
-             f"the scores reached by at most the share R of the {where}'s pixels), "
+        help="which pixels are flagged: false-alarm:R (the default, "
+             f"R={DEFAULT_FALSE_ALARM_RATE:g}: the scores reached by at most the share R of the {where}'s pixels), "
              "contamination (the detector's own threshold, set in fit from its "
              f"contamination), quantile:Q (at or above the {where}'s Q quantile) or score:S "
              "(at or above S)")
@@ -184,17 +184,17 @@ def _threshold_rule(args):
     spec = args.threshold if args.threshold is not None else (
         f"quantile:{args.quantile}" if args.quantile is not None
         else f"false-alarm:{DEFAULT_FALSE_ALARM_RATE}")
+    from skhsi.serving import THRESHOLD_RULES
+
     rule, _, text = spec.partition(":")
     if rule == "contamination" and not text:
         return rule, None
-    if rule in ("false-alarm", "quantile", "score") and text:
+    if rule in THRESHOLD_RULES and text:
         try:
             value = float(text)
         except ValueError:
             value = None
-        if value is not None and np.isfinite(value) and (
-                rule == "score" or (rule == "quantile" and 0 <= value <= 1)
-                or (rule == "false-alarm" and 0 < value < 1)):
+        if value is not None and np.isfinite(value) and THRESHOLD_RULES[rule](value):
             return rule, value
     raise ValueError(
         f"--threshold must be false-alarm:R with R in (0, 1), contamination, quantile:Q with "

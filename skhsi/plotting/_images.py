@@ -181,7 +181,8 @@ def false_rgb(cube, wavelengths=None, *, rgb_nm=(640, 550, 460), percentiles=(1,
     (exponentially, with the slope of the linear part) into the last 10 % at
     each end, so the brightest and darkest pixels keep their detail and their
     order, and no pixel is rendered pure black or pure white (the result lies
-    within [0.02, 0.98], 5 to 250 in an 8-bit picture). ``gamma`` then brightens (``> 1``) or darkens
+    within [0.02, 0.98], 5 to 250 in an 8-bit picture). ``gamma`` then
+    brightens (``> 1``) or darkens
     (``< 1``) the middle tones: ``out = in ** (1 / gamma)``; the default 1.5
     lifts shadows and dark vegetation, which a linear stretch of reflectance
     renders near black, without washing out bright soil.

@@ -1,7 +1,7 @@
 """The numba kernels of :mod:`skhsi.spatial._component_tree`: max-tree and area opening.
 
-Compiled code is cached on disk (compiling takes about a second, loading it a
-tenth of that): where numba puts it (the package's ``__pycache__``, else the
+Compiled code is cached on disk (loading it is much faster than compiling):
+where numba puts it (the package's ``__pycache__``, else the
 user's cache directory, or ``NUMBA_CACHE_DIR``), or, when neither is writable
 (a read-only install and no home directory), in a directory under the
 temporary directory that only this user can write; without one, the kernels
