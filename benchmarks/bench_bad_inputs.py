@@ -55,6 +55,8 @@ def estimators():
         "RXDetector": (anomaly.RXDetector, det),
         "LocalRXDetector": (anomaly.LocalRXDetector, det),
         "AttributeFilterDetector": (anomaly.AttributeFilterDetector, det),
+        "LearnedBackgroundDetector": (lambda: anomaly.LearnedBackgroundDetector(
+            anomaly.AutoencoderDetector(hidden=8, **_TORCH), random_state=0), det),
         "LowRankSparseDetector": (lambda: anomaly.LowRankSparseDetector(max_iter=20), det),
         "ConsensusDetector": (lambda: anomaly.ConsensusDetector(
             [("rx", anomaly.RXDetector()), ("forest", IsolationForest(n_estimators=20,

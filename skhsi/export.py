@@ -27,6 +27,7 @@ _SPATIAL_DETECTOR = ("scores a pixel from its image neighbourhood with scipy fil
                      "iterative per-image computations that have no ONNX counterpart")
 _REFUSED = {
     "AttributeFilterDetector": _SPATIAL_DETECTOR,
+    "LearnedBackgroundDetector": _SPATIAL_DETECTOR,
     "LocalRXDetector": _SPATIAL_DETECTOR,
     "LowRankSparseDetector": "decomposes every image it scores by an iterative solver "
                              "(robust PCA), which is not a fixed inference graph",

@@ -173,7 +173,7 @@ def test_detect_drops_the_headers_bad_bands(tmp_path, capsys):
     assert metrics["shape"] == [30, 30, 18] and "roc_auc" not in metrics
 
 
-@pytest.mark.parametrize("method", ["autoencoder", "blind-spot"])
+@pytest.mark.parametrize("method", ["autoencoder", "blind-spot", "learned-background"])
 def test_detect_with_the_autoencoders(tmp_path, capsys, method):
     from scipy.io import savemat
 
@@ -187,6 +187,7 @@ def test_detect_with_the_autoencoders(tmp_path, capsys, method):
     metrics = json.loads((tmp_path / "out" / f"synthetic_{method}_metrics.json").read_text())
     assert metrics["method"] == method and metrics["shape"] == [32, 32, 10]
     assert 0.5 < metrics["roc_auc"] <= 1.0
+    assert ("phase_agreement" in metrics) == (method == "learned-background")
 
 
 def _two_cube_mat(path, scene):

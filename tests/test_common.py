@@ -9,6 +9,7 @@ from skhsi.anomaly import (
     AutoencoderDetector,
     ConsensusDetector,
     DeepSVDD,
+    LearnedBackgroundDetector,
     LocalRXDetector,
     LowRankSparseDetector,
     FalseAlarmDecider,
@@ -65,6 +66,8 @@ ESTIMATORS = [
     # checks that apply to them (tests/anomaly checks the rest on cubes).
     LocalRXDetector(n_components=3, inner_window=3, outer_window=7),
     AttributeFilterDetector(n_components=3, areas=(4, 9)),
+    LearnedBackgroundDetector(AutoencoderDetector(hidden=8, max_epochs=2, device="cpu"),
+                              n_components=3, areas=(4, 9), random_state=0),
 ]
 
 _ANY_WIDTH = "score maps of any size are thresholded: a map's width is not a feature count"

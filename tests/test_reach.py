@@ -44,6 +44,9 @@ CASES = {
                                    ("forest", IsolationForest(n_estimators=5,
                                                               random_state=0))])],
     "DeepSVDD": [anomaly.DeepSVDD(n_rff=32, hidden=8, rep_dim=4, **_TORCH)],
+    "LearnedBackgroundDetector": [anomaly.LearnedBackgroundDetector(
+        anomaly.AutoencoderDetector(hidden=4, max_epochs=1, device="cpu"), random_state=0,
+        n_components=3)],
     "LocalRXDetector": [anomaly.LocalRXDetector(n_components=3, inner_window=3,
                                                 outer_window=9)],
     "LowRankSparseDetector": [anomaly.LowRankSparseDetector(max_iter=10)],

@@ -11,6 +11,7 @@ import pytest
 
 from skhsi.anomaly import (
     AttributeFilterDetector,
+    AutoencoderDetector,
     ConsensusDetector,
     LowRankSparseDetector,
     RXDetector,
@@ -53,6 +54,8 @@ FAST = {
     "PatchFeatures": dict(size=3),
     "LocalRXDetector": dict(n_components=3, inner_window=3, outer_window=7),
     "AttributeFilterDetector": dict(n_components=3, areas=(4, 9)),
+    "LearnedBackgroundDetector": dict(estimator=AutoencoderDetector(hidden=4, **_TRAIN),
+                                      n_components=3, areas=(4, 9), random_state=0),
     "LowRankSparseDetector": dict(max_iter=20),
     "ConsensusDetector": [
         dict(detectors=[("rx", RXDetector()), ("lrs", LowRankSparseDetector(max_iter=5))]),

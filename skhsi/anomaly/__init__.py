@@ -2,6 +2,7 @@
 
 :class:`RXDetector`, :class:`LocalRXDetector`,
 :class:`AttributeFilterDetector`, :class:`LowRankSparseDetector`,
+:class:`LearnedBackgroundDetector` (until it fits its default network),
 :class:`ConsensusDetector` and the deciders need no torch; the detectors with
 weights (:class:`DeepSVDD`, :class:`AutoencoderDetector`,
 :class:`VAEDetector`) load torch when first used.
@@ -12,6 +13,7 @@ import lazy_loader
 from ._attribute import AttributeFilterDetector
 from ._decider import FalseAlarmDecider, QuantileBinaryDecider, RecallThresholdDecider
 from ._ensemble import ConsensusDetector
+from ._learned_background import LearnedBackgroundDetector
 from ._local_rx import LocalRXDetector
 from ._low_rank import LowRankSparseDetector
 from ._rx import RXDetector
@@ -23,8 +25,8 @@ __getattr__, _dir, _lazy = lazy_loader.attach(__name__, submod_attrs={
 })
 
 __all__ = ["AttributeFilterDetector", "AutoencoderDetector", "ConsensusDetector", "DeepSVDD",
-           "FalseAlarmDecider", "LocalRXDetector", "LowRankSparseDetector",
-           "QuantileBinaryDecider", "RXDetector", "RecallThresholdDecider", "VAEDetector"]
+           "FalseAlarmDecider", "LearnedBackgroundDetector", "LocalRXDetector",
+           "LowRankSparseDetector", "QuantileBinaryDecider", "RXDetector", "RecallThresholdDecider", "VAEDetector"]
 
 
 def __dir__():

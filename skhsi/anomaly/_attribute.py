@@ -252,14 +252,23 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         """``(H, W, n_components_ + 1)`` float32: the components, then the global distance."""
         pixels = cube.reshape(-1, cube.shape[-1])
         k = self.n_components_
-        project = np.hstack([self.components_.T, self._whitener])
+        project = self._projection()
         out = np.empty((pixels.shape[0], k + 1), dtype=np.float32)
         for start in range(0, pixels.shape[0], self._BLOCK):
-            chunk = np.asarray(pixels[start:start + self._BLOCK], dtype=np.float64) - self.mean_
-            both = chunk @ project
+            raw = pixels[start:start + self._BLOCK]
+            both = (np.asarray(raw, dtype=np.float64) - self.mean_) @ project
             out[start:start + self._BLOCK, :k] = both[:, :k]
-            out[start:start + self._BLOCK, k] = np.einsum("ij,ij->i", both[:, k:], both[:, k:])
+            out[start:start + self._BLOCK, k] = self._global_distances(raw, both[:, k:])
         return out.reshape(cube.shape[:2] + (k + 1,))
+
+    def _projection(self):
+        """``(C, n_components_ + C)``: the principal axes, then the whitener of the global
+        distance (one product for both)."""
+        return np.hstack([self.components_.T, self._whitener])
+
+    def _global_distances(self, pixels, whitened):
+        """The global term's distance of every pixel (here squared Mahalanobis)."""
+        return np.einsum("ij,ij->i", whitened, whitened)
 
     def _score_features(self, features):
         weights = 1.0 / (self.area_scales_ * len(self.areas))

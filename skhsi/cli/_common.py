@@ -11,8 +11,10 @@ def _add_method_options(parser):
                         help="attribute (default: small objects by area attribute filters, "
                              "local RX and a guided filter), rx (global), local-rx "
                              "(dual-window), low-rank (robust PCA), deep-svdd, autoencoder "
-                             "(spectral) or blind-spot (a spatial autoencoder that never sees "
-                             "the pixel it reconstructs)")
+                             "(spectral), blind-spot (a spatial autoencoder that never sees "
+                             "the pixel it reconstructs) or learned-background (the default "
+                             "with a spectral autoencoder trained on the pixels it calls "
+                             "background)")
     parser.add_argument("--min-nm", type=float, default=None, metavar="NM",
                         help="keep the bands at or above this wavelength (needs a file with "
                              "wavelengths)")
@@ -71,7 +73,8 @@ def _inputs(*sources):
 
 
 _METHODS = {"attribute": {}, "rx": {}, "local-rx": {}, "low-rank": {}, "deep-svdd": {},
-            "autoencoder": {}, "blind-spot": {"spatial": True, "blind_spot": True}}
+            "autoencoder": {}, "blind-spot": {"spatial": True, "blind_spot": True},
+            "learned-background": {}}
 
 
 _CLASSICAL = {"rx": "RXDetector", "local-rx": "LocalRXDetector",
@@ -98,6 +101,10 @@ def _make_detector(args, wavelengths=None):
         return make_deep_svdd_pipeline(wavelengths=wavelengths, **limits, **params)
     if args.method in _CLASSICAL:
         detector = getattr(anomaly, _CLASSICAL[args.method])()
+    elif args.method == "learned-background":
+        seed = params.pop("random_state")
+        detector = anomaly.LearnedBackgroundDetector(anomaly.AutoencoderDetector(**params),
+                                                     random_state=seed)
     else:
         detector = anomaly.AutoencoderDetector(**_METHODS[args.method], **params)
     if any(v is not None for v in limits.values()):
@@ -169,7 +176,8 @@ def _add_threshold_option(parser, where):
     parser.add_argument(
         "--threshold", default=None, metavar="RULE",
         help="which pixels are flagged: false-alarm:R (the default, "
-             f"R={DEFAULT_FALSE_ALARM_RATE:g}: the scores reached by at most the share R of the {where}'s pixels), "
+             f"R={DEFAULT_FALSE_ALARM_RATE:g}: the scores reached by at most the share R of "
+             f"the {where}'s pixels), "
              "contamination (the detector's own threshold, set in fit from its "
              f"contamination), quantile:Q (at or above the {where}'s Q quantile) or score:S "
              "(at or above S)")

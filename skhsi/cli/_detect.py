@@ -60,6 +60,7 @@ def _detect(args):
     start = time.perf_counter()
     scores = detector.fit_anomaly_score(cube)  # the training scores: no second pass
     seconds = time.perf_counter() - start
+    final = detector[-1] if hasattr(detector, "steps") else detector
     if rule == "false-alarm":
         threshold = FalseAlarmDecider(false_alarm_rate=value).fit(scores).threshold_
         flagged = scores >= threshold
@@ -73,7 +74,6 @@ def _detect(args):
         rule_text = f"scores >= {threshold:.4g}, the {value:g} quantile"
         caption = f"flagged: scores at or above their {value:g} quantile"
     elif rule == "contamination":
-        final = detector[-1] if hasattr(detector, "steps") else detector
         threshold = -float(final.offset_)
         flagged = scores > threshold
         rule_text = (f"scores > {threshold:.4g}, the detector's threshold "
@@ -95,6 +95,9 @@ def _detect(args):
         "flagged_pixels": int(flagged.sum()),
         "seconds": round(seconds, 3),
     }
+    if hasattr(final, "top_overlap_"):
+        result["phase_agreement"] = {"rank_correlation": round(final.rank_correlation_, 4),
+                                     "top_overlap": round(final.top_overlap_, 4)}
     if image.labels is not None:
         result["flagged_by_class"] = _flagged_by_class(
             image.labels, flagged, image.metadata.get("class_names", {}))
@@ -133,7 +136,8 @@ _METHOD_NAMES = {
     "attribute": "skhsi default detector (attribute filters, local and global RX)",
     "rx": "global RX detector", "local-rx": "local (dual-window) RX detector",
     "low-rank": "low-rank plus sparse (robust PCA) detector", "deep-svdd": "Deep SVDD",
-    "autoencoder": "spectral autoencoder", "blind-spot": "blind-spot spatial autoencoder"}
+    "autoencoder": "spectral autoencoder", "blind-spot": "blind-spot spatial autoencoder",
+    "learned-background": "skhsi default detector with a learned background (autoencoder)"}
 
 
 def _scene_title(scene, image):
@@ -170,6 +174,10 @@ def _print_result(result):
     else:
         print(f"flagged    {result['flagged_pixels']} pixels ({result['threshold']['text']})")
     _print_metrics(result)
+    if "phase_agreement" in result:
+        agreement = result["phase_agreement"]
+        print(f"phases     {agreement['top_overlap']:.0%} of phase 2's top 1 % is in phase 1's "
+              f"(the default's); rank correlation {agreement['rank_correlation']:.2f}")
     print(f"time       {result['seconds']:.2f} s (fit and score)")
     for path in result["outputs"]:
         print(f"wrote      {path}")
