@@ -66,6 +66,7 @@ Usage::
 """
 
 import argparse
+import functools
 import ast
 import json
 import platform
@@ -232,6 +233,13 @@ def make_variants(scene_name):
     out.append(Variant(scene_name, "tiled-2x2", big, big_mask, tiled=True))
     out.append(Variant(scene_name, "downsampled-2x", *_downsampled(cube, mask)))
     return out
+
+
+@functools.lru_cache(maxsize=2)
+def cached_variants(scene_name):
+    """``make_variants(scene_name)``, built once per process (for workers that score one
+    variant per call)."""
+    return make_variants(scene_name)
 
 
 METHODS = ("deep-svdd", "attribute")

@@ -40,7 +40,7 @@ Usage::
 """
 
 import argparse
-import functools
+import json
 import platform
 import sys
 import time
@@ -139,15 +139,8 @@ def _run_scene(name, phase, scene_name, seed):
     return name, phase, scene_name, seed, float(roc_auc(scene.mask, scores)), seconds
 
 
-@functools.lru_cache(maxsize=2)
-def _variants(scene_name):
-    from bench_robustness import make_variants
-
-    return make_variants(scene_name)
-
-
 def _run_variant(scene_name, index, method, seed):
-    from bench_robustness import run_rx
+    from bench_robustness import cached_variants as _variants, run_rx
 
     from skhsi.anomaly import AttributeFilterDetector, LearnedBackgroundDetector
 
@@ -159,6 +152,20 @@ def _run_variant(scene_name, index, method, seed):
         LearnedBackgroundDetector(random_state=seed)
     scores, _ = _fit_score(estimator, variant.cube)
     return scene_name, index, variant.name, method, seed, float(variant.auc(scores))
+
+
+def _read_records(path):
+    """The runs recorded in ``path`` (JSON lines of ``[key, value]``), by key."""
+    if path is None or not Path(path).is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return {tuple(key): tuple(value) for key, value in map(json.loads, f)}
+
+
+def _append_record(path, key, value):
+    if path is not None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps([key, value]) + "\n")
 
 
 def _scene_table(records, names, seeds):
@@ -267,29 +274,42 @@ def main(argv=None):
                         choices=list(DETECTORS))
     parser.add_argument("--no-robustness", action="store_true",
                         help="skip the robustness variants")
+    parser.add_argument("--records", default=None, metavar="FILE.jsonl",
+                        help="append every run's result here and skip the runs it holds "
+                             "(resume an interrupted run)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/two_phase.md"))
     args = parser.parse_args(argv)
     names = [n for n in DETECTORS if n in args.detectors]
     if "learned-background" not in names:
         names.insert(0, "learned-background")
     start = time.perf_counter()
+    done = _read_records(args.records)
     tasks = [(n, p, s, seed) for n in names for p in (1, 2) for s in HAD_FILES
-             for seed in args.seeds]
-    out = Parallel(n_jobs=args.jobs, verbose=5)(delayed(_run_scene)(*t) for t in tasks)
-    records = {(n, p, s, seed): (auc, sec) for n, p, s, seed, auc, sec in out}
+             for seed in args.seeds if ("scene", n, p, s, seed) not in done]
+    for n, p, s, seed, auc, sec in Parallel(n_jobs=args.jobs, verbose=5,
+                                            return_as="generator_unordered")(
+            delayed(_run_scene)(*t) for t in tasks):
+        done[("scene", n, p, s, seed)] = (auc, sec)
+        _append_record(args.records, ["scene", n, p, s, seed], [auc, sec])
+    records = {key[1:]: value for key, value in done.items() if key[0] == "scene"}
     table, summary = _scene_table(records, names, args.seeds)
     robustness = []
     if not args.no_robustness:
-        from bench_robustness import SCENES
+        from bench_robustness import SCENES, cached_variants as _variants
 
         variant_tasks = [(scene, i, method, seed) for scene in SCENES
                          for i in range(len(_variants(scene)))
                          for method, seeds in (("rx", args.seeds[:1]),
                                                ("default", args.seeds[:1]),
                                                ("learned", args.seeds))
-                         for seed in seeds]
-        robustness = Parallel(n_jobs=args.jobs, verbose=5)(
-            delayed(_run_variant)(*t) for t in variant_tasks)
+                         for seed in seeds if ("variant", scene, i, method, seed) not in done]
+        for scene, i, name, method, seed, auc in Parallel(
+                n_jobs=args.jobs, verbose=5, return_as="generator_unordered")(
+                delayed(_run_variant)(*t) for t in variant_tasks):
+            done[("variant", scene, i, method, seed)] = (name, auc)
+            _append_record(args.records, ["variant", scene, i, method, seed], [name, auc])
+        robustness = [(key[1], key[2], value[0], key[3], key[4], value[1])
+                      for key, value in done.items() if key[0] == "variant"]
     minutes = (time.perf_counter() - start) / 60
     import sklearn
     import torch

@@ -47,6 +47,7 @@ SECTIONS = {
     "import_time": "python benchmarks/bench_import.py --reference DIR",
     "bad_inputs": "python benchmarks/bench_bad_inputs.py",
     "thresholds": "python benchmarks/bench_thresholds.py",
+    "two_phase": "python benchmarks/bench_two_phase.py",
 }
 
 
@@ -393,6 +394,13 @@ def target_thresholds(text):
         f"(within 10 % of the rate)")
 
 
+def target_two_phase(text):
+    rows = tables_under(text, "Learned background against the default")[0]
+    met = all(row["met"] == "yes" for row in rows)
+    return met, "learned background (phase 2) against the default (phase 1): " + "; ".join(
+        f"{row['check']} {row['value']} ({row['target']}: {row['met']})" for row in rows)
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
@@ -403,7 +411,7 @@ TARGETS = (("default_detector", target_default_baseline),
            ("object_sizes", target_object_sizes_distinct),
            ("scaling", target_scaling), ("serving", target_serving_default),
            ("import_time", target_import_time), ("bad_inputs", target_bad_inputs),
-           ("thresholds", target_thresholds),
+           ("thresholds", target_thresholds), ("two_phase", target_two_phase),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),

@@ -156,6 +156,8 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
     ((64, 64), True)
     """
 
+    _N_DISTANCES = 1  # global distances per pixel in the features
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "areas": ["array-like"],
@@ -236,10 +238,8 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         if self.local_rx:
             pooled = np.concatenate([p[1].ravel() for p in parts])
             self.local_rx_quantiles_ = np.quantile(pooled, np.linspace(0, 1, _N_QUANTILES))
-        distances = np.concatenate([f[..., -1].ravel() for f in features]).astype(np.float64)
-        self.distance_median_ = _positive_percentile(distances, 50.0)
-        self.distance_scale_ = max(_positive_percentile(distances, _GLOBAL_SCALE),
-                                   self.distance_median_ * (1 + 1e-6))
+        self._fit_distance_levels(np.concatenate([
+            f[..., self.n_components_:].reshape(-1, self._N_DISTANCES) for f in features]))
         n = self._n_guide()
         self.guide_low_ = np.min([f[..., :n].min(axis=(0, 1)) for f in features], axis=0) \
             / self._guide_scale()
@@ -249,17 +249,19 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
 
     # -- the two stages ------------------------------------------------------------------
     def _pixel_features(self, cube):
-        """``(H, W, n_components_ + 1)`` float32: the components, then the global distance."""
+        """``(H, W, n_components_ + n)`` float32: the components, then the ``n`` global
+        distances (one here)."""
         pixels = cube.reshape(-1, cube.shape[-1])
         k = self.n_components_
         project = self._projection()
-        out = np.empty((pixels.shape[0], k + 1), dtype=np.float32)
+        out = np.empty((pixels.shape[0], k + self._N_DISTANCES), dtype=np.float32)
         for start in range(0, pixels.shape[0], self._BLOCK):
             raw = pixels[start:start + self._BLOCK]
             both = (np.asarray(raw, dtype=np.float64) - self.mean_) @ project
             out[start:start + self._BLOCK, :k] = both[:, :k]
-            out[start:start + self._BLOCK, k] = self._global_distances(raw, both[:, k:])
-        return out.reshape(cube.shape[:2] + (k + 1,))
+            out[start:start + self._BLOCK, k:] = \
+                self._global_distances(raw, both[:, k:]).reshape(len(raw), -1)
+        return out.reshape(cube.shape[:2] + (-1,))
 
     def _projection(self):
         """``(C, n_components_ + C)``: the principal axes, then the whitener of the global
@@ -267,7 +269,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         return np.hstack([self.components_.T, self._whitener])
 
     def _global_distances(self, pixels, whitened):
-        """The global term's distance of every pixel (here squared Mahalanobis)."""
+        """The global term's distances of every pixel (here one: squared Mahalanobis)."""
         return np.einsum("ij,ij->i", whitened, whitened)
 
     def _score_features(self, features):
@@ -299,7 +301,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
             ranks = np.interp(local, self.local_rx_quantiles_, np.linspace(0, 1, _N_QUANTILES))
             scores *= ranks
         if self.global_weight > 0:
-            scores += self.global_weight * self._global_term(features[..., -1])
+            scores += self.global_weight * self._global_term(features[..., self.n_components_:])
         if self.guided_radius > 0:
             # The components scaled to [0, 1] over the training pixels, in float32.
             span = np.where(self.guide_high_ > self.guide_low_,
@@ -312,16 +314,36 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
                                    eps=self.guided_eps)
         return scores
 
+    def _fit_distance_levels(self, distances):
+        """Learn the rarity's levels from the training pixels' distances ``(n, 1)``."""
+        self.distance_median_, self.distance_scale_ = _levels(distances[:, 0])
+
+    def _rarity(self, distances):
+        """``(H, W)``: 0 up to the training median, 1 at the training 99th percentile, on a
+        log scale, from the distances ``(H, W, 1)``."""
+        return _log_rarity(distances[..., 0], self.distance_median_, self.distance_scale_)
+
     def _global_term(self, distances):
-        rarity = np.log(np.maximum(distances.astype(np.float64) / self.distance_median_, 1.0))
-        rarity /= np.log(self.distance_scale_ / self.distance_median_)
-        return area_residuals(rarity, [self.global_area], dark=False)[0]
+        return area_residuals(self._rarity(distances), [self.global_area], dark=False)[0]
 
     def _n_guide(self):
         return min(self.guide_components, self.n_components_)
 
     def _guide_scale(self):
         return self._component_scale()[:self._n_guide()]
+
+
+def _levels(distances):
+    """Median and ``_GLOBAL_SCALE`` th percentile of distances (the latter above the former)."""
+    distances = np.asarray(distances, dtype=np.float64)
+    median = _positive_percentile(distances, 50.0)
+    return median, max(_positive_percentile(distances, _GLOBAL_SCALE), median * (1 + 1e-6))
+
+
+def _log_rarity(distances, median, top):
+    """``log(max(d / median, 1)) / log(top / median)``, in float64."""
+    return np.log(np.maximum(np.asarray(distances, dtype=np.float64) / median, 1.0)) \
+        / np.log(top / median)
 
 
 def _positive_percentile(values, q):

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from ._attribute import AttributeFilterDetector
+from ._attribute import AttributeFilterDetector, _levels, _log_rarity
 
 __all__ = ["LearnedBackgroundDetector"]
 
@@ -26,11 +26,12 @@ class LearnedBackgroundDetector(AttributeFilterDetector):
     fitted on the scene. Phase 2 fits ``estimator`` (by default a spectral
     :class:`AutoencoderDetector`) on the pixels phase 1 scores lowest, the
     ``background_quantile`` share of the training pixels (a background
-    purified of anomalies, so the network cannot learn to reconstruct them),
-    and puts its anomaly score, the reconstruction error, in place of the
-    global Mahalanobis distance in the default's fusion: a pixel scores high
-    when it is a small structure that differs from its neighbours or when the
-    learned background model cannot explain its spectrum. Everything else
+    purified of anomalies, so the network cannot learn to reconstruct them).
+    Its anomaly score, the reconstruction error, joins the global Mahalanobis
+    distance in the default's global term: each is turned into a rarity (0 at
+    its training median, 1 at its 99th percentile, on a log scale) and a pixel
+    takes the larger, so it is globally rare when either the Gaussian
+    background or the learned one cannot explain its spectrum. Everything else
     (principal components, attribute filters, local RX, guided filter, their
     scales) is the default's.
 
@@ -77,11 +78,13 @@ guide_components, contamination
     top_overlap_ : float
         Share of phase 2's ``contamination`` most anomalous training pixels that
         are also among phase 1's.
-    mean_, components_, explained_variance_, n_components_, area_scales_, \
-small_scale_, local_rx_quantiles_, distance_median_, distance_scale_, \
-guide_low_, guide_high_, offset_, n_features_in_
-        As for :class:`AttributeFilterDetector`; the distance statistics are
-        those of phase 2's scores.
+    distance_levels_ : ndarray of shape (2, 2)
+        Median and 99th percentile (columns) of the training pixels' global
+        Mahalanobis distances and of the background model's scores (rows).
+    mean_, components_, explained_variance_, n_components_, covariance_, \
+area_scales_, small_scale_, local_rx_quantiles_, guide_low_, guide_high_, \
+offset_, n_features_in_
+        As for :class:`AttributeFilterDetector`.
 
     See Also
     --------
@@ -168,14 +171,8 @@ guide_low_, guide_high_, offset_, n_features_in_
             estimator.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
         return estimator
 
-    def _fit_background(self, covariance, n_samples):
-        """No whitener: the background model gives the global distance."""
-
-    def _restore(self):
-        return self
-
-    def _projection(self):
-        return self.components_.T
+    # -- the global distances: global RX's and the background model's ---------------------
+    _N_DISTANCES = 2
 
     def _global_distances(self, pixels, whitened):
         scores = np.asarray(self.estimator_.anomaly_score(pixels), dtype=np.float64)
@@ -192,7 +189,15 @@ guide_low_, guide_high_, offset_, n_features_in_
                 f"scores (a distance or a reconstruction error); got values from "
                 f"{np.nanmin(scores):.4g} to {np.nanmax(scores):.4g}."
             )
-        return scores
+        return np.column_stack([super()._global_distances(pixels, whitened), scores])
+
+    def _fit_distance_levels(self, distances):
+        self.distance_levels_ = np.array([_levels(distances[:, j]) for j in range(2)])
+
+    def _rarity(self, distances):
+        """The larger of the two distances' rarities (each as the default's)."""
+        return np.maximum(*(_log_rarity(distances[..., j], *self.distance_levels_[j])
+                            for j in range(2)))
 
     def _report_agreement(self, first, second):
         import warnings
