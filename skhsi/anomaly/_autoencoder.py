@@ -248,6 +248,7 @@ callbacks, tensorboard_dir, verbose, device, precision, random_state
                                          **common)
         if generator is not None:
             init_weights(module, self.init, generator=generator)
+            module.start_at_unit_variance()
         return module.eval()
 
     def _fit_statistics(self, X, y=None):

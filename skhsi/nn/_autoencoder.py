@@ -84,6 +84,22 @@ class _Standardized(nn.Module):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
+    def start_at_unit_variance(self):
+        """Zero the log-variance half of the latent layer (VAE only).
+
+        Every code then starts at ``sigma = 1`` and the first KL terms are
+        ``mu^2 / 2``. A randomly initialised log-variance can start in the
+        tens, its exponential in the KL term then dwarfs the reconstruction
+        error (first losses above 1000 on real scenes), and the first steps
+        collapse the code to the mean: the network then scores every pixel by
+        its distance to the mean spectrum.
+        """
+        if self.variational:
+            with torch.no_grad():
+                self.to_latent.weight[self.latent_dim:] = 0
+                self.to_latent.bias[self.latent_dim:] = 0
+        return self
+
     @staticmethod
     def kl(mu, logvar, dim):
         """KL(N(mu, sigma^2) || N(0, 1)) summed over the latent dimension ``dim``."""
