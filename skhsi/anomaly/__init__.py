@@ -26,7 +26,8 @@ __getattr__, _dir, _lazy = lazy_loader.attach(__name__, submod_attrs={
 
 __all__ = ["AttributeFilterDetector", "AutoencoderDetector", "ConsensusDetector", "DeepSVDD",
            "FalseAlarmDecider", "LearnedBackgroundDetector", "LocalRXDetector",
-           "LowRankSparseDetector", "QuantileBinaryDecider", "RXDetector", "RecallThresholdDecider", "VAEDetector"]
+           "LowRankSparseDetector", "QuantileBinaryDecider", "RXDetector",
+           "RecallThresholdDecider", "VAEDetector"]
 
 
 def __dir__():
