@@ -214,8 +214,8 @@ def _check_lines(summary, records, seeds):
     means, minima, _ = summary[("learned-background", 2)]
     losses = np.subtract(minima, default_min)
     worst = int(np.argmin(losses))
-    fit_s = [records[("learned-background", 2, s, seed)][1] for s in scenes for seed in seeds
-             if load_scene(s).cube.shape[:2] == (100, 100)]
+    square = [s for s in scenes if load_scene(s).cube.shape[:2] == (100, 100)]
+    fit_s = [records[("learned-background", 2, s, seed)][1] for s in square for seed in seeds]
     rows = [
         ("8-scene mean of the per-scene minima over seeds", f"{np.mean(minima):.4f}",
          f"> the default's {np.mean(default_min):.4f}",
@@ -316,8 +316,11 @@ def main(argv=None):
 
     import skhsi
 
-    command = "python benchmarks/bench_two_phase.py" + (
-        " " + " ".join(sys.argv[1:] if argv is None else argv)).rstrip()
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--records" in given:  # where runs were kept, not what was run
+        at = given.index("--records")
+        del given[at:at + 2]
+    command = ("python benchmarks/bench_two_phase.py " + " ".join(given)).rstrip()
     text = "\n".join([
         "# Phase 1 against phase 2: what training adds to each trainable detector",
         "",

@@ -1,5 +1,6 @@
 """The default detector with a background model learned on the pixels it calls background."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -200,8 +201,6 @@ offset_, n_features_in_
                             for j in range(2)))
 
     def _report_agreement(self, first, second):
-        import warnings
-
         self.rank_correlation_ = float(spearmanr(first, second).statistic) \
             if np.ptp(first) > 0 and np.ptp(second) > 0 else 0.0
         k = max(1, int(np.floor(self.contamination * first.size)))

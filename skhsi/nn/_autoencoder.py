@@ -90,9 +90,8 @@ class _Standardized(nn.Module):
         Every code then starts at ``sigma = 1`` and the first KL terms are
         ``mu^2 / 2``. A randomly initialised log-variance can start in the
         tens, its exponential in the KL term then dwarfs the reconstruction
-        error (first losses above 1000 on real scenes), and the first steps
-        collapse the code to the mean: the network then scores every pixel by
-        its distance to the mean spectrum.
+        error, and the first steps collapse the code to the mean: the network
+        then scores every pixel by its distance to the mean spectrum.
         """
         if self.variational:
             with torch.no_grad():
