@@ -12,16 +12,20 @@ classified, as in transductive few-label work; the second SVC row's scaler
 sees them too). Rows: an RBF SVC (C=100) on z-scored spectra, the scaler
 fitted on the labelled pixels or on the whole cube; a random forest (300
 trees) on spectra z-scored on the whole cube; skhsi
-``SpectralSpatialClassifier()``. Cells: overall accuracy, mean ± standard
-deviation over the seeds.
+``SpectralSpatialClassifier()``; with ``--models``, also the SimCLR models of
+``benchmarks/_simclr_models.py`` (encoder pretrained on every pixel of the
+cube, or left at its statistical initialisation, then a linear or a fine-tuned
+head). Cells: overall accuracy, mean ± standard deviation over the seeds.
 
 Usage::
 
     python benchmarks/bench_few_labels_indian_pines.py [--seeds 0 1 2 3 4]
+        [--models SUBSTRING ...] [--threads 1]
         [--out benchmarks/results/few_labels_indian_pines.md]
 """
 
 import argparse
+import importlib.util
 import platform
 import sys
 import time
@@ -72,6 +76,21 @@ MODELS = {
         lambda seed: _Pixels(RandomForestClassifier(300, random_state=seed), "cube"),
     "skhsi `SpectralSpatialClassifier()`": lambda seed: SpectralSpatialClassifier(),
 }
+OURS = "skhsi `SpectralSpatialClassifier()`"
+
+
+def _all_models():
+    """MODELS and, when ``_simclr_models.py`` is beside this file, its SimCLR models."""
+    models = dict(MODELS)
+    path = ROOT / "benchmarks" / "_simclr_models.py"
+    if path.is_file():
+        spec = importlib.util.spec_from_file_location("_simclr_models", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, factory in module.models().items():
+            models[f"skhsi {name} (`_simclr_models.py`)"] = \
+                lambda seed, factory=factory: factory(seed, device="cpu")
+    return models
 
 
 def draw(gt, n, seed):
@@ -91,14 +110,29 @@ def draw(gt, n, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="substrings of the model names to run (default: the baselines "
+                             "and SpectralSpatialClassifier)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
                         "few_labels_indian_pines.md")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    models = MODELS if args.models is None else {
+        name: make for name, make in _all_models().items()
+        if any(part in name for part in args.models)}
+    if not models:
+        raise SystemExit(f"no model name contains any of {args.models}")
+    started = time.perf_counter()
     scene = load_indian_pines()
     cube, gt = scene.cube.astype(np.float32), scene.labels.astype(np.int64)
     results, seconds = {}, {}
-    for name, make in MODELS.items():
+    for name, make in models.items():
         start = time.perf_counter()
         for n in COUNTS:
             accuracies = []
@@ -109,30 +143,68 @@ def main(argv=None):
             results[name, n] = accuracies
             print(name, n, f"{np.mean(accuracies):.3f}", flush=True)
         seconds[name] = (time.perf_counter() - start) / (len(COUNTS) * len(args.seeds))
+    command = "python benchmarks/bench_few_labels_indian_pines.py"
+    if args.models is not None:
+        command += " --models " + " ".join(
+            f"'{m}'" if " " in m else m for m in args.models)
+    if args.seeds != [0, 1, 2, 3, 4]:
+        command += " --seeds " + " ".join(map(str, args.seeds))
     lines = ["# Few labels: Indian Pines, spatial blocks apart", "",
-             f"Produced by `python benchmarks/bench_few_labels_indian_pines.py` (seeds "
-             f"{', '.join(map(str, args.seeds))}). The embedded scene (145 x 145 x 200, 16 "
+             f"Produced by `{command}` (seeds "
+             f"{', '.join(map(str, args.seeds))}, {args.threads} torch / BLAS thread(s)). "
+             "The embedded scene (145 x 145 x 200, 16 "
              "classes); `SpatialBlockKFold(n_splits=2, block_shape=(15, 15), buffer=2, "
              "shuffle=True, random_state=seed)`, first fold; n labelled pixels per class from "
              "its training map, overall accuracy on its test map (classes with training "
              "labels). Mean ± standard deviation over the seeds.", "",
              "| model | " + " | ".join(f"OA n={n}" for n in COUNTS) + " | seconds per fit |",
              "|---|" + "---|" * (len(COUNTS) + 1)]
-    for name in MODELS:
+    for name in models:
         cells = [f"{np.mean(results[name, n]):.3f} ± {np.std(results[name, n]):.3f}"
                  for n in COUNTS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds[name]:.1f} |")
-    ours = "skhsi `SpectralSpatialClassifier()`"
-    lines += ["", "| n | best baseline | its OA | skhsi OA | margin | seed std (skhsi) |",
-              "|---|---|---|---|---|---|"]
+    if OURS in models and len(models) > 1:
+        lines += _margins(models, results)
+    lines += _pretraining(models, results)
+    lines += ["", f"Whole run: {(time.perf_counter() - started) / 60:.1f} min. "
+              f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, "
+              f"Python {platform.python_version()}."]
+    write_results("\n".join(lines) + "\n", args.out)
+
+
+def _margins(models, results):
+    """skhsi's classifier against the best other row at every label count."""
+    lines = ["", "| n | best baseline | its OA | skhsi OA | margin | seed std (skhsi) |",
+             "|---|---|---|---|---|---|"]
+    ours = OURS
     for n in COUNTS:
-        best = max((k for k in MODELS if k != ours), key=lambda k: np.mean(results[k, n]))
+        best = max((k for k in models if k != ours), key=lambda k: np.mean(results[k, n]))
         margin = np.mean(results[ours, n]) - np.mean(results[best, n])
         lines.append(f"| {n} | {best} | {np.mean(results[best, n]):.3f} | "
                      f"{np.mean(results[ours, n]):.3f} | {margin:+.3f} | "
                      f"{np.std(results[ours, n]):.3f} |")
-    lines += ["", f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}."]
-    write_results("\n".join(lines) + "\n", args.out)
+    return lines
+
+
+def _pretraining(models, results):
+    """Every SimCLR head with pretraining against the same head without it."""
+    pairs = [(name, name.replace("SimCLR", "no pretraining")) for name in models
+             if "SimCLR" in name and name.replace("SimCLR", "no pretraining") in models]
+    if not pairs:
+        return []
+    lines = ["", "Pretraining against none, the same head (OA with pretraining − OA "
+             "without, mean over the seeds; in brackets the seeds on which pretraining "
+             "is ahead):", "",
+             "| head | " + " | ".join(f"n={n}" for n in COUNTS) + " |",
+             "|---|" + "---|" * len(COUNTS)]
+    for pretrained, plain in pairs:
+        cells = []
+        for n in COUNTS:
+            a, b = np.asarray(results[pretrained, n]), np.asarray(results[plain, n])
+            cells.append(f"{np.mean(a - b):+.3f} ({int(np.sum(a > b))}/{len(a)})")
+        head = pretrained.split("(")[0].replace("skhsi SimCLR + ", "").strip()
+        lines.append(f"| {head} | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -225,6 +225,12 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         return self
 
     def _fit_scores(self, features):
+        averaged, local = self._fit_structures(features)
+        return self._fit_fusion(features, averaged, local)
+
+    def _fit_structures(self, features):
+        """The small-structure and local-RX maps of the training features, their scales
+        learned on the way: ``(averaged maps, local-RX maps)``, one of each per cube."""
         parts = [self._parts(f) for f in features]
         small = [p[0] for p in parts]
         self.area_scales_ = np.array([_positive_percentile(
@@ -238,6 +244,11 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
         if self.local_rx:
             pooled = np.concatenate([p[1].ravel() for p in parts])
             self.local_rx_quantiles_ = np.quantile(pooled, np.linspace(0, 1, _N_QUANTILES))
+        return averaged, [p[1] for p in parts]
+
+    def _fit_fusion(self, features, averaged, local):
+        """The training maps from the features and their structure maps, learning the global
+        term's levels and the guide's range on the way."""
         self._fit_distance_levels(np.concatenate([
             f[..., self.n_components_:].reshape(-1, self._N_DISTANCES) for f in features]))
         n = self._n_guide()
@@ -245,7 +256,7 @@ class AttributeFilterDetector(ImageOutlierMixin, BaseEstimator):
             / self._guide_scale()
         self.guide_high_ = np.max([f[..., :n].max(axis=(0, 1)) for f in features], axis=0) \
             / self._guide_scale()
-        return [self._fuse(f, a, p[1]) for f, a, p in zip(features, averaged, parts)]
+        return [self._fuse(f, a, loc) for f, a, loc in zip(features, averaged, local)]
 
     # -- the two stages ------------------------------------------------------------------
     def _pixel_features(self, cube):

@@ -85,6 +85,11 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
 
     def _fit(self, X):
         cubes, batched = self._validate_cubes(X, reset=True)
+        return self._fit_validated(cubes, batched)
+
+    def _fit_validated(self, cubes, batched):
+        """``_fit`` on validated cubes: moments, projection, ``_fit_background``, then the
+        training maps from ``_fit_scores``, checked and returned."""
         for cube in cubes:
             self._check_side(cube)
         n, mean, scatter = 0, None, 0.0

@@ -96,7 +96,8 @@ offset_, n_features_in_
     -----
     A pixel's score depends on the same neighbourhood as phase 1's (the
     background model scores each spectrum alone), so block-wise scoring with
-    the same halo gives the whole image's scores. Fitting trains the
+    the same halo gives the whole image's scores. Fitting computes phase 1's
+    statistics and structure maps once for both phases and trains the
     network once; a GPU (``estimator=AutoencoderDetector(device="cuda")``)
     moves its training and scoring there, the filters stay on the CPU.
 
@@ -139,13 +140,52 @@ offset_, n_features_in_
         self.max_samples = max_samples
         self.random_state = random_state
 
-    def _fit(self, X):
+    # -- fit: phase 1's statistics and maps are computed once and serve both phases -------
+    _PHASE1_STATE = ("mean_", "components_", "explained_variance_", "n_components_",
+                     "covariance_", "n_features_in_")
+
+    def _fit_validated(self, cubes, batched):
+        # The raw training pixels, for phase 2; while they are set, the background model's
+        # column of the features is left for _fit_scores to fill.
+        self._training_cubes = cubes
+        try:
+            return super()._fit_validated(cubes, batched)
+        finally:
+            del self._training_cubes
+
+    def _fit_scores(self, features):
+        k = self.n_components_
         names = AttributeFilterDetector._parameter_constraints
         phase1 = AttributeFilterDetector(**{name: getattr(self, name) for name in names})
-        first = phase1.fit_anomaly_score(X)
-        cubes, _ = self._validate_cubes(X, reset=True)
-        pixels_in = [c.reshape(-1, c.shape[-1]) for c in cubes]
-        scores1 = np.asarray(first, dtype=np.float64).ravel()
+        for name in self._PHASE1_STATE:
+            value = getattr(self, name)
+            setattr(phase1, name, value.copy() if isinstance(value, np.ndarray) else value)
+        phase1._restore()
+        # Phase 1 on the same features, global RX's distance only: its fit, done once.
+        view = [f[..., :k + 1] for f in features]
+        averaged, local = phase1._fit_structures(view)
+        first = phase1._fit_fusion(view, averaged, local)
+        for map_, cube in zip(first, self._training_cubes):
+            phase1._check_finite(map_, cube.shape)
+        scores1 = np.concatenate([m.ravel() for m in first]).astype(np.float64)
+        phase1._set_offset(scores1)
+        for name in ("area_scales_", "small_scale_", "local_rx_quantiles_"):
+            setattr(self, name, getattr(phase1, name))
+        # Phase 2: the background model learns the pixels phase 1 scores lowest.
+        self.estimator_ = self._fit_background_model(scores1)
+        for f, cube in zip(features, self._training_cubes):
+            pixels, column = cube.reshape(-1, cube.shape[-1]), f.reshape(-1, f.shape[-1])
+            for start in range(0, pixels.shape[0], self._BLOCK):
+                column[start:start + self._BLOCK, k + 1] = \
+                    self._model_scores(pixels[start:start + self._BLOCK])
+        second = self._fit_fusion(features, averaged, local)
+        self.phase1_ = phase1
+        self._report_agreement(scores1, np.concatenate([m.ravel() for m in second]))
+        return second
+
+    def _fit_background_model(self, scores1):
+        """``estimator`` fitted on (a sample of) the pixels phase 1 scores lowest."""
+        pixels_in = [c.reshape(-1, c.shape[-1]) for c in self._training_cubes]
         self.background_threshold_ = float(np.quantile(scores1, self.background_quantile))
         background = np.flatnonzero(scores1 <= self.background_threshold_)
         rng = check_random_state(self.random_state)
@@ -155,11 +195,7 @@ offset_, n_features_in_
         offsets = np.cumsum([0] + [p.shape[0] for p in pixels_in])
         sample = np.concatenate([p[background[(background >= lo) & (background < hi)] - lo]
                                  for p, lo, hi in zip(pixels_in, offsets[:-1], offsets[1:])])
-        self.estimator_ = self._make_estimator(rng).fit(sample)
-        self.phase1_ = phase1
-        second = super()._fit(X)
-        self._report_agreement(scores1, np.asarray(second, dtype=np.float64).ravel())
-        return second
+        return self._make_estimator(rng).fit(sample)
 
     def _make_estimator(self, rng):
         if self.estimator is None:
@@ -176,6 +212,13 @@ offset_, n_features_in_
     _N_DISTANCES = 2
 
     def _global_distances(self, pixels, whitened):
+        distances = super()._global_distances(pixels, whitened)
+        if getattr(self, "_training_cubes", None) is not None:  # in fit: filled once trained
+            return np.column_stack([distances, np.zeros_like(distances)])
+        return np.column_stack([distances, self._model_scores(pixels)])
+
+    def _model_scores(self, pixels):
+        """The background model's scores of a pixel table, checked."""
         scores = np.asarray(self.estimator_.anomaly_score(pixels), dtype=np.float64)
         if scores.shape != (pixels.shape[0],):
             raise ValueError(
@@ -190,7 +233,7 @@ offset_, n_features_in_
                 f"scores (a distance or a reconstruction error); got values from "
                 f"{np.nanmin(scores):.4g} to {np.nanmax(scores):.4g}."
             )
-        return np.column_stack([super()._global_distances(pixels, whitened), scores])
+        return scores
 
     def _fit_distance_levels(self, distances):
         self.distance_levels_ = np.array([_levels(distances[:, j]) for j in range(2)])

@@ -56,11 +56,32 @@ def test_phase_one_is_the_default_detector_and_is_kept():
     detector = LearnedBackgroundDetector(RXDetector(), random_state=0).fit(cube)
     default = AttributeFilterDetector().fit(cube)
     assert np.array_equal(detector.phase1_.anomaly_score(cube), default.anomaly_score(cube))
+    fitted = [name for name in vars(default) if name.endswith("_")]
+    assert sorted(fitted) == sorted(n for n in vars(detector.phase1_) if n.endswith("_"))
+    for name in fitted:
+        assert np.array_equal(getattr(detector.phase1_, name), getattr(default, name)), name
     # The background: the 90 % of pixels phase 1 scores lowest, none of the object's.
     assert detector.n_background_ == int(np.sum(default.anomaly_score(cube)
                                                 <= detector.background_threshold_))
     assert detector.n_background_ == pytest.approx(0.9 * mask.size, abs=1)
     assert roc_auc(mask, detector.anomaly_score(cube)) > 0.98
+
+
+def test_fit_builds_the_structure_maps_once_for_both_phases(monkeypatch):
+    cube, _ = _blob_scene()
+    calls = []
+    parts = AttributeFilterDetector._parts
+
+    def counted(self, features, weights=None):
+        calls.append(type(self).__name__)
+        return parts(self, features, weights)
+
+    monkeypatch.setattr(AttributeFilterDetector, "_parts", counted)
+    detector = LearnedBackgroundDetector(RXDetector(), random_state=0)
+    detector.fit_anomaly_score(np.stack([cube, cube[::-1]]))
+    assert calls == ["AttributeFilterDetector"] * 2  # phase 1's, one per training cube
+    detector.anomaly_score(cube)
+    assert calls[2:] == ["LearnedBackgroundDetector"]
 
 
 def test_fit_anomaly_score_equals_fit_then_score_and_is_reproducible():
