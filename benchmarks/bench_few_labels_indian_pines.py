@@ -149,7 +149,9 @@ def main(argv=None):
             f"'{m}'" if " " in m else m for m in args.models)
     if args.seeds != [0, 1, 2, 3, 4]:
         command += " --seeds " + " ".join(map(str, args.seeds))
-    lines = ["# Few labels: Indian Pines, spatial blocks apart", "",
+    title = "Few labels" if OURS in models or not any("SimCLR" in m for m in models) \
+        else "SimCLR pretraining"
+    lines = [f"# {title}: Indian Pines, spatial blocks apart", "",
              f"Produced by `{command}` (seeds "
              f"{', '.join(map(str, args.seeds))}, {args.threads} torch / BLAS thread(s)). "
              "The embedded scene (145 x 145 x 200, 16 "

@@ -39,6 +39,9 @@ SECTIONS = {
     "simclr_pretraining": "python benchmarks/bench_few_labels.py --protocols disjoint --models "
                           "SimCLR 'no pretraining' --out benchmarks/results/simclr_pretraining.md",
     "few_labels_indian_pines": "python benchmarks/bench_few_labels_indian_pines.py",
+    "simclr_pretraining_indian_pines": "python benchmarks/bench_few_labels_indian_pines.py "
+                                       "--models SimCLR 'no pretraining' --out "
+                                       "benchmarks/results/simclr_pretraining_indian_pines.md",
     "few_labels_5seeds": "python benchmarks/bench_few_labels.py --seeds 0 1 2 3 4 --models SVC "
                          "SpectralSpatial --out benchmarks/results/few_labels_5seeds.md",
     "segmentation": "python benchmarks/bench_segmentation.py",
@@ -401,6 +404,27 @@ def target_two_phase(text):
         f"{row['check']} {row['value']} ({row['target']}: {row['met']})" for row in rows)
 
 
+def target_pretraining(scene):
+    """SimCLR pretraining lifts the same head over the unpretrained encoder (mean OA over
+    the seeds, every head and label count) on ``scene``."""
+    def check(text):
+        rows = {row["model"]: row for row in tables_under(text)[0]}
+        gains = []
+        for name, row in rows.items():
+            plain = rows.get(name.replace("SimCLR", "no pretraining"))
+            if "SimCLR" not in name or plain is None:
+                continue
+            gains += [number(row[key]) - number(plain[key])
+                      for key in row if key.startswith("OA n=")]
+        if not gains:
+            raise ValueError("no SimCLR row with its unpretrained twin")
+        return min(gains) > 0, (
+            f"SimCLR pretraining lifts the same head (linear and fine-tuned) over no "
+            f"pretraining, {scene}, every label count: {min(gains):+.3f} to "
+            f"{max(gains):+.3f} OA")
+    return check
+
+
 TARGETS = (("default_detector", target_default_baseline),
            ("default_detector", target_default_mean),
            ("default_detector", target_default_fit_time),
@@ -412,6 +436,9 @@ TARGETS = (("default_detector", target_default_baseline),
            ("scaling", target_scaling), ("serving", target_serving_default),
            ("import_time", target_import_time), ("bad_inputs", target_bad_inputs),
            ("thresholds", target_thresholds), ("two_phase", target_two_phase),
+           ("simclr_pretraining", target_pretraining("Salinas-A (disjoint halves)")),
+           ("simclr_pretraining_indian_pines",
+            target_pretraining("Indian Pines (spatial blocks)")),
            ("detection", target_detection), ("detection", target_fit_time),
            ("robustness", target_robustness),
            ("throughput", target_throughput), ("reduction", target_reduction),
