@@ -94,10 +94,18 @@ def _local_rx():
     return LocalRXDetector()
 
 
+def _learned_background():
+    from skhsi.anomaly import AutoencoderDetector, LearnedBackgroundDetector
+
+    return LearnedBackgroundDetector(AutoencoderDetector(device="cpu"), random_state=0)
+
+
 DETECTORS = {
     "default": ("`make_attribute_filter_pipeline()`", _default),
     "rx": ("`RXDetector()` (global RX)", _rx),
     "local-rx": ("`LocalRXDetector()`", _local_rx),
+    "learned-background": ("`LearnedBackgroundDetector(AutoencoderDetector(device=\"cpu\"), "
+                           "random_state=0)`", _learned_background),
 }
 
 TINY_SIDE = 32  # the fixed-overhead worker's cube

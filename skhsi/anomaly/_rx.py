@@ -29,13 +29,16 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
     Parameters
     ----------
     covariance : {"empirical", "ledoit-wolf", "oas"}, default="empirical"
-        Covariance estimator (``sklearn.covariance``).
+        Covariance estimator (``sklearn.covariance``). The empirical one is
+        accumulated ``batch_size`` pixels at a time in float64, so ``fit`` holds
+        no copy of the pixels; the shrinkage estimators need them all at once
+        (a float64 copy, and scikit-learn's centred one).
     reg : float, default=1e-6
         Ridge added to the diagonal, relative to the mean band variance.
     contamination : float in (0, 0.5], default=0.01
         Fraction of training pixels flagged by ``predict``; sets ``offset_``.
     batch_size : int, default=65536
-        Pixels scored at a time.
+        Pixels scored (and, for the empirical covariance, accumulated) at a time.
 
     Attributes
     ----------
@@ -99,12 +102,19 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
         self
         """
         pixels, _ = self._validate_spectral(X, reset=True)
-        pixels = np.asarray(pixels, dtype=np.float64)
-        with warnings.catch_warnings():  # one sample: said below, in RX's terms
-            warnings.filterwarnings("ignore", message="Only one sample available")
-            estimator = _covariance_estimator(self.covariance).fit(pixels)
-        _check_background(estimator.covariance_, pixels.shape[0], self.reg)
-        self._set_statistics(estimator.location_, estimator.covariance_, pixels.shape[0])
+        if self.covariance == "empirical":
+            # Block by block in float64: no copy of the pixels, whatever their count.
+            n, location, scatter = accumulate_moments(pixels, batch_size=self.batch_size)
+            covariance = scatter / n
+        else:  # the shrinkage estimators need every pixel at once
+            data = np.asarray(pixels, dtype=np.float64)
+            with warnings.catch_warnings():  # one sample: said below, in RX's terms
+                warnings.filterwarnings("ignore", message="Only one sample available")
+                estimator = _covariance_estimator(self.covariance).fit(data)
+            n, location, covariance = data.shape[0], estimator.location_, estimator.covariance_
+            del data
+        _check_background(covariance, n, self.reg)
+        self._set_statistics(location, covariance, n)
         self._set_offset(self._anomaly_scores(pixels))
         return self
 

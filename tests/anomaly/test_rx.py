@@ -101,3 +101,22 @@ def test_fewer_pixels_than_bands_warns_and_stays_finite():
     with pytest.warns(UserWarning, match="3 training pixels for 5 bands"):
         rx = RXDetector().fit(X)
     assert np.all(np.isfinite(rx.anomaly_score(X)))
+
+
+def test_fit_works_block_by_block_without_copying_the_pixels():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    pixels = rng.normal(size=(100_000, 64)).astype(np.float32)  # 25.6 MB
+    tracemalloc.start()
+    try:
+        rx = RXDetector(batch_size=4096).fit(pixels)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A float64 copy alone would be twice the pixels; fit needs a few float64 blocks of
+    # 4096 pixels and one score per pixel (the training scores set offset_).
+    assert peak < 0.5 * pixels.nbytes
+    expected = RXDetector(covariance="oas").fit(pixels)  # the shrinkage path, all at once
+    np.testing.assert_allclose(rx.location_, expected.location_, rtol=1e-10, atol=1e-12)
+    assert np.isclose((rx.anomaly_score(pixels) > -rx.offset_).mean(), 0.01, atol=1e-3)
