@@ -46,7 +46,8 @@ SECTIONS = {
                          "SpectralSpatial --out benchmarks/results/few_labels_5seeds.md",
     "segmentation": "python benchmarks/bench_segmentation.py",
     "object_sizes": "python benchmarks/bench_object_sizes.py --detectors default rx --jobs 2",
-    "scaling": "python benchmarks/bench_scaling.py --use-fit-score",
+    "scaling": "python benchmarks/bench_scaling.py --use-fit-score --detectors default rx "
+               "learned-background",
     "import_time": "python benchmarks/bench_import.py --reference DIR",
     "bad_inputs": "python benchmarks/bench_bad_inputs.py",
     "thresholds": "python benchmarks/bench_thresholds.py",
