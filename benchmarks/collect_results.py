@@ -43,7 +43,8 @@ SECTIONS = {
                                        "--models SimCLR 'no pretraining' --out "
                                        "benchmarks/results/simclr_pretraining_indian_pines.md",
     "few_labels_5seeds": "python benchmarks/bench_few_labels.py --seeds 0 1 2 3 4 --models SVC "
-                         "SpectralSpatial --out benchmarks/results/few_labels_5seeds.md",
+                         "SpectralSpatial --protocols disjoint random inner --out "
+                         "benchmarks/results/few_labels_5seeds.md",
     "segmentation": "python benchmarks/bench_segmentation.py",
     "object_sizes": "python benchmarks/bench_object_sizes.py --detectors default rx --jobs 2",
     "scaling": "python benchmarks/bench_scaling.py --use-fit-score --detectors default rx "
