@@ -95,6 +95,14 @@ def models():
             "no pretraining + fine-tuned head": partial(_FineTunedHead, pretrain=False)}
 
 
+def named_models(device="cpu"):
+    """``{benchmark row name: factory(seed)}``: the models on ``device``, named as the
+    few-label benchmarks show them."""
+    return {f"skhsi {name} (`_simclr_models.py`)":
+            (lambda seed, factory=factory: factory(seed, device=device))
+            for name, factory in models().items()}
+
+
 def _salinas_a():
     from pathlib import Path
 

@@ -30,7 +30,7 @@ Models:
   pixel tables, take one gradient step per epoch on 30 pixels);
 - ``PatchClassifier()`` and ``UNetSegmenter()`` with their defaults, fitted as
   ``fit(cube, label_map)``;
-- the models of ``benchmarks/_simclr_models.py`` when that file exists, with
+- the models of ``benchmarks/_simclr_models.py``, with
   the same cube interface.
 
 Reports overall accuracy (OA), average per-class accuracy (AA,
@@ -46,7 +46,6 @@ Usage::
 """
 
 import argparse
-import importlib.util
 import platform
 import sys
 import time
@@ -161,14 +160,9 @@ def skhsi_models():
         "skhsi `UNetSegmenter()`": (
             lambda seed: UNetSegmenter(device="cpu", random_state=seed), True),
     }
-    path = ROOT / "benchmarks" / "_simclr_models.py"
-    if path.is_file():
-        spec = importlib.util.spec_from_file_location("_simclr_models", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for name, factory in module.models().items():
-            rows[f"skhsi {name} (`_simclr_models.py`)"] = (
-                lambda seed, factory=factory: factory(seed, device="cpu"), True)
+    from _simclr_models import named_models
+
+    rows.update({name: (factory, True) for name, factory in named_models().items()})
     return rows
 
 

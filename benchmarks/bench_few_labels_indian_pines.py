@@ -25,7 +25,6 @@ Usage::
 """
 
 import argparse
-import importlib.util
 import platform
 import sys
 import time
@@ -41,6 +40,7 @@ from sklearn.svm import SVC
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from _results import write_results  # noqa: E402
 
 from skhsi.classification import SpectralSpatialClassifier  # noqa: E402
@@ -80,17 +80,10 @@ OURS = "skhsi `SpectralSpatialClassifier()`"
 
 
 def _all_models():
-    """MODELS and, when ``_simclr_models.py`` is beside this file, its SimCLR models."""
-    models = dict(MODELS)
-    path = ROOT / "benchmarks" / "_simclr_models.py"
-    if path.is_file():
-        spec = importlib.util.spec_from_file_location("_simclr_models", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for name, factory in module.models().items():
-            models[f"skhsi {name} (`_simclr_models.py`)"] = \
-                lambda seed, factory=factory: factory(seed, device="cpu")
-    return models
+    """MODELS and the SimCLR models of ``_simclr_models.py``."""
+    from _simclr_models import named_models
+
+    return {**MODELS, **named_models()}
 
 
 def draw(gt, n, seed):
