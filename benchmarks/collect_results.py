@@ -406,6 +406,29 @@ def target_two_phase(text):
         f"{row['check']} {row['value']} ({row['target']}: {row['met']})" for row in rows)
 
 
+def target_few_labels(scene, heading=None):
+    """``SpectralSpatialClassifier()`` beats every baseline row by >= 0.02 OA at every label
+    count, by more than its standard deviation over the seeds, and does not fall as labels
+    are added (the tables of ``scene``'s results, under ``heading``)."""
+    ours_name = "skhsi `SpectralSpatialClassifier()`"
+
+    def check(text):
+        rows = {row["model"]: row for row in tables_under(text, heading)[0]}
+        ours = rows[ours_name]
+        baselines = [row for name, row in rows.items() if not name.startswith("skhsi")]
+        parts, met, previous = [], True, 0.0
+        for key in (key for key in ours if key.startswith("OA n=")):
+            mean, std = (float(x) for x in ours[key].split(" ± "))
+            margin = mean - max(number(row[key]) for row in baselines)
+            met &= margin >= 0.02 and margin > std and mean >= previous
+            previous = mean
+            parts.append(f"{key[3:]}: {mean:.3f}, margin {margin:+.3f}, seed std {std:.3f}")
+        return met, (f"few labels, {scene}: `SpectralSpatialClassifier()` ≥ every baseline "
+                     f"({len(baselines)}) + 0.02 OA, margin > seed std, not falling with more "
+                     "labels: " + "; ".join(parts))
+    return check
+
+
 def target_pretraining(scene):
     """SimCLR pretraining lifts the same head over the unpretrained encoder (mean OA over
     the seeds, every head and label count) on ``scene``."""
@@ -438,6 +461,10 @@ TARGETS = (("default_detector", target_default_baseline),
            ("scaling", target_scaling), ("serving", target_serving_default),
            ("import_time", target_import_time), ("bad_inputs", target_bad_inputs),
            ("thresholds", target_thresholds), ("two_phase", target_two_phase),
+           ("few_labels_5seeds", target_few_labels("Salinas-A disjoint halves, 5 seeds",
+                                                   "spatially disjoint")),
+           ("few_labels_indian_pines", target_few_labels("Indian Pines spatial blocks, "
+                                                         "5 seeds")),
            ("simclr_pretraining", target_pretraining("Salinas-A (disjoint halves)")),
            ("simclr_pretraining_indian_pines",
             target_pretraining("Indian Pines (spatial blocks)")),
