@@ -155,6 +155,8 @@ def skhsi_models():
             lambda seed: SpectralSpatialClassifier(), True),
         "skhsi `SpectralSpatialClassifier(window_sizes=(5, 9))`": (
             lambda seed: SpectralSpatialClassifier(window_sizes=(5, 9)), True),
+        "skhsi `SpectralSpatialClassifier(SVC(C=100))` (gamma='scale')": (
+            lambda seed: SpectralSpatialClassifier(SVC(C=100)), True),
         "skhsi `PatchClassifier()`": (
             lambda seed: PatchClassifier(device="cpu", random_state=seed), True),
         "skhsi `UNetSegmenter()`": (
