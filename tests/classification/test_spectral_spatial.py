@@ -39,6 +39,7 @@ def test_statistics_come_from_every_pixel_and_the_classifier_from_the_labelled_o
     np.testing.assert_allclose(model.mean_, pixels.mean(axis=0))
     np.testing.assert_allclose(model.scale_, pixels.std(axis=0))
     assert model.estimator_.n_features_in_ == 4 * 5  # components, means over 4 windows
+    assert model.estimator_.gamma == 1 / (2 * 4 * 5)  # the kernel follows the features
     assert len(model.estimator_.support_vectors_) <= 4  # fitted on the 4 labelled pixels
     assert model.classes_.tolist() == [1, 2]
 
