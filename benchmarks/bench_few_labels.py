@@ -28,6 +28,9 @@ Models:
 - ``SpectralMLPClassifier`` on the same z-scored spectra (hidden 64, 100
   epochs of Adam at 1e-3 in batches of 16: its defaults, made for large
   pixel tables, take one gradient step per epoch on 30 pixels);
+- ``SpectralSpatialClassifier()``, and rows for the alternatives its
+  defaults were chosen against on the inner protocol (no self-training, 100
+  or 400 pseudo-labels per class, windows of 5 and 9 only, ``gamma="scale"``);
 - ``PatchClassifier()`` and ``UNetSegmenter()`` with their defaults, fitted as
   ``fit(cube, label_map)``;
 - the models of ``benchmarks/_simclr_models.py``, with
@@ -153,6 +156,12 @@ def skhsi_models():
                 random_state=seed)), True),
         "skhsi `SpectralSpatialClassifier()`": (
             lambda seed: SpectralSpatialClassifier(), True),
+        "skhsi `SpectralSpatialClassifier(pseudo_labels=0)` (no self-training)": (
+            lambda seed: SpectralSpatialClassifier(pseudo_labels=0), True),
+        "skhsi `SpectralSpatialClassifier(pseudo_labels=100)`": (
+            lambda seed: SpectralSpatialClassifier(pseudo_labels=100), True),
+        "skhsi `SpectralSpatialClassifier(pseudo_labels=400)`": (
+            lambda seed: SpectralSpatialClassifier(pseudo_labels=400), True),
         "skhsi `SpectralSpatialClassifier(window_sizes=(5, 9))`": (
             lambda seed: SpectralSpatialClassifier(window_sizes=(5, 9)), True),
         "skhsi `SpectralSpatialClassifier(SVC(C=100))` (gamma='scale')": (

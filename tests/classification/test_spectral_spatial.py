@@ -34,7 +34,7 @@ def test_the_neighbourhood_and_the_filter_each_add_to_the_spectrum():
 
 def test_statistics_come_from_every_pixel_and_the_classifier_from_the_labelled_ones():
     cube, labels, _ = _fields()
-    model = SpectralSpatialClassifier(n_components=4).fit(cube, labels)
+    model = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(cube, labels)
     pixels = cube.reshape(-1, 8)
     np.testing.assert_allclose(model.mean_, pixels.mean(axis=0))
     np.testing.assert_allclose(model.scale_, pixels.std(axis=0))
@@ -42,6 +42,40 @@ def test_statistics_come_from_every_pixel_and_the_classifier_from_the_labelled_o
     assert model.estimator_.gamma == 1 / (2 * 4 * 5)  # the kernel follows the features
     assert len(model.estimator_.support_vectors_) <= 4  # fitted on the 4 labelled pixels
     assert model.classes_.tolist() == [1, 2]
+    assert model.n_pseudo_labels_.tolist() == [0, 0]
+
+
+def test_pseudo_labels_are_the_most_confident_unlabelled_pixels_of_each_class():
+    cube, labels, truth = _fields()
+    once = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(cube, labels)
+    model = SpectralSpatialClassifier(n_components=4, pseudo_labels=50).fit(cube, labels)
+    assert model.n_pseudo_labels_.tolist() == [50, 50]
+    scores = once.decision_function(cube)
+    ordered = np.sort(scores, axis=-1)
+    lead = (ordered[..., -1] - ordered[..., -2])[labels == 0]
+    winner = once.classes_[scores.argmax(axis=-1)][labels == 0]
+    expected = np.zeros_like(labels)
+    for label in (1, 2):  # the 50 widest leads among the unlabelled pixels it wins
+        rows, cols = np.nonzero(labels == 0)
+        mine = np.flatnonzero(winner == label)
+        top = mine[np.argsort(-lead[mine], kind="stable")[:50]]
+        expected[rows[top], cols[top]] = label
+    refit = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(
+        cube, labels + expected)
+    np.testing.assert_array_equal(model.decision_function(cube), refit.decision_function(cube))
+    assert (truth[expected > 0] == expected[expected > 0]).all()  # deep in the fields
+
+
+def test_a_class_with_fewer_free_pixels_than_asked_gives_them_all():
+    cube, labels, _ = _fields()
+    once = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(cube, labels)
+    first = np.where(labels > 0, labels, once.predict(cube))  # every free pixel, its class
+    model = SpectralSpatialClassifier(n_components=4, pseudo_labels=10_000).fit(cube, labels)
+    assert model.n_pseudo_labels_.tolist() == [int(((first == c) & (labels == 0)).sum())
+                                               for c in (1, 2)]
+    assert model.n_pseudo_labels_.sum() == labels.size - 4
+    refit = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(cube, first)
+    np.testing.assert_array_equal(model.decision_function(cube), refit.decision_function(cube))
 
 
 def test_any_classifier_with_scores_and_string_labels():
@@ -56,8 +90,8 @@ def test_any_classifier_with_scores_and_string_labels():
 
 def test_a_batch_gives_a_batch_and_blocks_give_the_whole_image():
     cube, labels, _ = _fields()
-    model = SpectralSpatialClassifier(n_components=4).fit(np.stack([cube, cube]),
-                                                          np.stack([labels, labels]))
+    model = SpectralSpatialClassifier(n_components=4, window_sizes=(5, 9)).fit(
+        np.stack([cube, cube]), np.stack([labels, labels]))
     whole = model.predict(cube)
     assert model.predict(np.stack([cube, cube])).shape == (2, 30, 30)
     halo = 9 // 2 + 2 * 3
@@ -89,21 +123,28 @@ def test_bad_labels():
         SpectralSpatialClassifier().fit(cube, (labels == 1).astype(int))
 
 
-def test_salinas_a_few_labels_beat_the_svc_baselines():
-    """The disjoint protocol of shared/data/cls/README.md, 10 labels per class, seed 0."""
+def _salinas_a_disjoint(n, seed):
+    """The disjoint protocol of shared/data/cls/README.md: the cube, its truth, the
+    labels (``n`` per class from columns 0-42) and the test mask (columns 43-85)."""
     from scipy.io import loadmat
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
 
     cube = loadmat(shared_file("cls/SalinasA.mat"))["salinasA"].astype(np.float32)
     gt = loadmat(shared_file("cls/SalinasA_gt.mat"))["salinasA_gt"].astype(np.int64)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     train = np.zeros_like(gt)
     for label in np.unique(gt[gt > 0]):
         pool = np.flatnonzero((gt == label) & (np.arange(gt.shape[1]) < 43)[None, :])
-        if len(pool):
-            train.flat[rng.choice(pool, 10, replace=False)] = label
+        train.flat[rng.choice(pool, n, replace=False)] = label
     test = (gt > 0) & (np.arange(gt.shape[1]) >= 43)[None, :]
+    return cube, gt, train, test
+
+
+def test_salinas_a_few_labels_beat_the_svc_baselines():
+    """10 labels per class, seed 0."""
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    cube, gt, train, test = _salinas_a_disjoint(10, seed=0)
     left, labels = cube[:, :43], train[:, :43]
     model = SpectralSpatialClassifier().fit(left, labels)
     ours = float((model.predict(cube)[test] == gt[test]).mean())
@@ -113,3 +154,13 @@ def test_salinas_a_few_labels_beat_the_svc_baselines():
                          labels.ravel()[labels.ravel() > 0])
     baseline = float((svc.predict(scaler.transform(cube[test])) == gt[test]).mean())
     assert ours > 0.98 and ours > baseline + 0.02, (ours, baseline)
+
+
+def test_salinas_a_pseudo_labels_rescue_a_draw_from_one_corner():
+    """Seed 4, 5 labels per class: the five corn labels lie in one corner of the field."""
+    cube, gt, train, test = _salinas_a_disjoint(5, seed=4)
+    accuracy = {}
+    for k in (0, 200):
+        model = SpectralSpatialClassifier(pseudo_labels=k).fit(cube[:, :43], train[:, :43])
+        accuracy[k] = float((model.predict(cube)[test] == gt[test]).mean())
+    assert accuracy[0] < 0.85 and accuracy[200] > 0.95, accuracy
