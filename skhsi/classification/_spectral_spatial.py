@@ -216,7 +216,7 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
                                   axis=0)
         features = [self._features(p).reshape(-1, self._n_features()) for p in projected]
         labels = np.concatenate([m.reshape(-1) for m in maps])
-        self.estimator_ = self._fitted_estimator(np.concatenate(features), labels)
+        self.estimator_ = self._fitted_estimator(features, labels)
         self.n_pseudo_labels_ = np.zeros(len(self.classes_), dtype=np.intp)
         if self.pseudo_labels > 0:
             scores = np.concatenate([
@@ -224,15 +224,20 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
                 for p, f in zip(projected, features)])
             labels, self.n_pseudo_labels_ = self._with_pseudo_labels(scores, labels)
             if self.n_pseudo_labels_.any():
-                self.estimator_ = self._fitted_estimator(np.concatenate(features), labels)
+                self.estimator_ = self._fitted_estimator(features, labels)
         return self
 
     def _fitted_estimator(self, features, labels):
-        """A fresh ``estimator`` (or the default SVC) fitted on the labelled pixels."""
+        """A fresh ``estimator`` (or the default SVC) fitted on the labelled pixels.
+
+        ``features``: one ``(n_pixels, n_features)`` table per cube; ``labels``: theirs,
+        concatenated. Only the labelled rows are gathered."""
         keep = ~unlabelled(labels)
+        starts = np.cumsum([0] + [len(f) for f in features])
+        rows = np.concatenate([f[keep[a:b]] for f, a, b in zip(features, starts, starts[1:])])
         estimator = clone(self.estimator) if self.estimator is not None else \
-            _default_estimator(features.shape[1])
-        return estimator.fit(features[keep], labels[keep])
+            _default_estimator(rows.shape[1])
+        return estimator.fit(rows, labels[keep])
 
     def _with_pseudo_labels(self, scores, labels):
         """The labels plus, per class, the ``pseudo_labels`` unlabelled pixels of the
