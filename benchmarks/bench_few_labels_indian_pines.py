@@ -155,7 +155,8 @@ def main(argv=None):
              "shuffle=True, random_state=seed)`, first fold; n labelled pixels per class from "
              "its training map, overall accuracy on its test map (classes with training "
              "labels). Mean ± standard deviation over the seeds.", "",
-             "| model | " + " | ".join(f"OA n={n}" for n in COUNTS) + " | seconds per fit |",
+             "| model | " + " | ".join(f"OA n={n}" for n in COUNTS)
+             + " | seconds per fit and prediction |",
              "|---|" + "---|" * (len(COUNTS) + 1)]
     for name in models:
         cells = [f"{np.mean(results[name, n]):.3f} ± {np.std(results[name, n]):.3f}"
