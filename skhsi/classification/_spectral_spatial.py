@@ -87,7 +87,8 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
         Pixels per class added as pseudo-labels before the classifier is
         fitted a second time (step 5); 0 fits it once, on the labelled
         pixels only. A class predicted on fewer unlabelled pixels adds them
-        all.
+        all. With the default SVC, more pseudo-labels keep more support
+        vectors, and ``predict`` takes longer.
 
     Attributes
     ----------
