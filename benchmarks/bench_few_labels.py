@@ -80,6 +80,9 @@ from skhsi.classification import (  # noqa: E402
 
 SPLIT_COLUMN = 43  # columns 0-42 | 43-85
 INNER_COLUMN = 22  # inside the left half: columns 0-21 | 22-42
+# Per column-split protocol: the columns labels are drawn from, the columns tested.
+COLUMNS = {"disjoint": (slice(0, SPLIT_COLUMN), slice(SPLIT_COLUMN, None)),
+           "inner": (slice(0, INNER_COLUMN), slice(INNER_COLUMN, SPLIT_COLUMN))}
 PROTOCOLS = {"disjoint": "spatially disjoint (labels from columns 0-42, test on 43-85)",
              "random": "random pixels (labels from the whole scene, test on all others)",
              "inner": "inside the training half (labels from columns 0-21, test on 22-42)"}
@@ -103,20 +106,16 @@ def draw_labels(gt, n, seed, protocol):
     """The label map of the training pixels (0 elsewhere) and the test mask."""
     rng = np.random.default_rng(seed)
     pool = gt > 0
-    if protocol in ("disjoint", "inner"):
-        pool[:, SPLIT_COLUMN if protocol == "disjoint" else INNER_COLUMN:] = False
+    if protocol in COLUMNS:
+        pool[:, COLUMNS[protocol][0].stop:] = False
     train = np.zeros_like(gt)
     for label in np.unique(gt[gt > 0]):
         candidates = np.flatnonzero(pool & (gt == label))
         if len(candidates):
             train.flat[rng.choice(candidates, min(n, len(candidates)), replace=False)] = label
-    if protocol == "disjoint":
-        test = gt > 0
-        test[:, :SPLIT_COLUMN] = False
-    elif protocol == "inner":
-        test = gt > 0
-        test[:, :INNER_COLUMN] = False
-        test[:, SPLIT_COLUMN:] = False
+    if protocol in COLUMNS:
+        test = np.zeros_like(gt, dtype=bool)
+        test[:, COLUMNS[protocol][1]] = gt[:, COLUMNS[protocol][1]] > 0
     else:
         test = (gt > 0) & (train == 0)
     return train, test
@@ -180,7 +179,7 @@ def skhsi_models():
 def run(factory, cube, gt, n, seed, protocol):
     train, test = draw_labels(gt, n, seed, protocol)
     fit_cube, fit_labels = cube, train
-    if protocol in ("disjoint", "inner"):  # nothing of the right half is seen in fit
+    if protocol in COLUMNS:  # nothing of the right half is seen in fit
         fit_cube, fit_labels = cube[:, :SPLIT_COLUMN], train[:, :SPLIT_COLUMN]
     start = time.perf_counter()
     model = factory(seed).fit(fit_cube, fit_labels)

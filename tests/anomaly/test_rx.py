@@ -117,6 +117,10 @@ def test_fit_works_block_by_block_without_copying_the_pixels():
     # A float64 copy alone would be twice the pixels; fit needs a few float64 blocks of
     # 4096 pixels and one score per pixel (the training scores set offset_).
     assert peak < 0.5 * pixels.nbytes
-    expected = RXDetector(covariance="oas").fit(pixels)  # the shrinkage path, all at once
-    np.testing.assert_allclose(rx.location_, expected.location_, rtol=1e-10, atol=1e-12)
+    # 25 blocks accumulated give the statistics of all the pixels at once (ridge apart).
+    whole = pixels.astype(np.float64)
+    expected = np.cov(whole, rowvar=False, bias=True)
+    expected[np.diag_indices(64)] += rx.reg * np.trace(expected) / 64
+    np.testing.assert_allclose(rx.location_, whole.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rx.covariance_, expected, rtol=1e-9, atol=1e-12)
     assert np.isclose((rx.anomaly_score(pixels) > -rx.offset_).mean(), 0.01, atol=1e-3)
