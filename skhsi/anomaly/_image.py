@@ -3,13 +3,12 @@
 from numbers import Integral
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
+from .._moments import cube_moments, principal_axes
 from ..spatial._base import CubeInputMixin
 from ._base import SpectralOutlierMixin
-from ._rx import accumulate_moments
 
 __all__ = ["ImageOutlierMixin", "check_windows"]
 
@@ -92,21 +91,12 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
         training maps from ``_fit_scores``, checked and returned."""
         for cube in cubes:
             self._check_side(cube)
-        n, mean, scatter = 0, None, 0.0
-        for cube in cubes:
-            n, mean, scatter = accumulate_moments(cube.reshape(-1, cube.shape[-1]), n, mean,
-                                                  scatter, self._BLOCK)
+        n, mean, scatter = cube_moments(cubes, self._BLOCK)
         covariance = scatter / max(n - 1, 1)
         n_components = min(self.n_components, covariance.shape[0], n)
         self.mean_ = mean
         # Eigenvectors of the band covariance (bands x bands, whatever the pixel count).
-        variance, vectors = linalg.eigh(covariance)
-        order = np.argsort(variance)[::-1][:n_components]
-        components = vectors[:, order].T
-        # Sign convention: the largest loading of every component is positive.
-        largest = components[np.arange(n_components), np.abs(components).argmax(axis=1)]
-        self.components_ = components * np.where(largest < 0, -1.0, 1.0)[:, None]
-        self.explained_variance_ = np.maximum(variance[order], 0.0)
+        self.components_, self.explained_variance_ = principal_axes(covariance, n_components)
         self.n_components_ = int(n_components)
         self._fit_background(covariance, n)
         scores = self._fit_scores([self._pixel_features(cube) for cube in cubes])

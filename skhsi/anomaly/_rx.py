@@ -8,6 +8,7 @@ from scipy import linalg, stats
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._moments import accumulate_moments
 from ._base import SpectralOutlierMixin
 
 #: ``covariance`` options and their estimators in ``sklearn.covariance`` (imported in fit).
@@ -188,27 +189,6 @@ class RXDetector(SpectralOutlierMixin, BaseEstimator):
             white = (centred - self.location_) @ self._whitener
             out[start:start + self.batch_size] = np.einsum("ij,ij->i", white, white)
         return out
-
-
-def accumulate_moments(pixels, n=0, mean=None, scatter=0.0, batch_size=65536):
-    """``(n, mean, scatter)`` with the rows of ``pixels`` added, ``batch_size`` at a time.
-
-    Chan et al.'s pairwise update in float64: the scatter is the sum of squared
-    deviations from the mean, so ``scatter / n`` is the population covariance.
-    Input of any dtype (a memory-mapped cube too) is converted one batch at a
-    time.
-    """
-    mean = np.zeros(pixels.shape[1]) if mean is None else mean
-    for start in range(0, pixels.shape[0], batch_size):
-        chunk = np.asarray(pixels[start:start + batch_size], dtype=np.float64)
-        n_b, mean_b = chunk.shape[0], chunk.mean(axis=0)
-        centred = chunk - mean_b
-        delta = mean_b - mean
-        total = n + n_b
-        scatter = scatter + centred.T @ centred + np.outer(delta, delta) * (n * n_b / total)
-        mean = mean + delta * (n_b / total)
-        n = total
-    return n, mean, scatter
 
 
 def _covariance_estimator(name):

@@ -9,12 +9,15 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._labels import check_classes, unlabelled
+from .._moments import cube_moments, principal_axes
 from ..base import SpatialReach
 from ..spatial._base import CubeInputMixin
 from ..spatial._guided import box_mean, guided_filter
 from ._label_maps import LabelMapMixin
 
 __all__ = ["SpectralSpatialClassifier"]
+
+_BLOCK = 65536  # pixels projected at a time
 
 
 class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
@@ -59,6 +62,12 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
     ``max(window_sizes) // 2 + 2 filter_radius`` of it, so a large image
     predicted in blocks with that halo gives the whole image's labels.
     There is no randomness unless ``estimator`` has some.
+
+    Memory: the statistics of step 1 are accumulated and the projection
+    computed a block of pixels at a time, so ``fit`` and ``predict`` make no
+    float64 copy of the cube; what they hold beyond it is the features,
+    ``n_components * (1 + len(window_sizes))`` float64 values per pixel (100
+    with the defaults), and the filtered class scores.
 
     Parameters
     ----------
@@ -198,17 +207,15 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
         maps = self._label_maps(cubes, self._targets(y, None, None))
         self.classes_ = np.unique(self._labelled_values(maps))
         check_classes(self.classes_, type(self).__name__)
-        pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cubes]).astype(np.float64)
-        self.mean_ = pixels.mean(axis=0)
-        std = pixels.std(axis=0)
+        # Streaming moments: the pixels are never copied whole.
+        n, self.mean_, scatter = cube_moments(cubes)
+        std = np.sqrt(np.diag(scatter) / n)
         self.scale_ = np.where(std > 0, std, 1.0)
-        standard = (pixels - self.mean_) / self.scale_
-        k = min(self.n_components, standard.shape[1], standard.shape[0])
-        _, singular, axes = np.linalg.svd(standard - standard.mean(axis=0),
-                                          full_matrices=False)
+        covariance = scatter / max(n - 1, 1) / np.outer(self.scale_, self.scale_)
+        k = min(self.n_components, covariance.shape[0], n)
+        self.components_, variance = principal_axes(covariance, k)
         self.n_components_ = int(k)
-        self.components_ = axes[:k]
-        scale = singular[:k] / np.sqrt(max(standard.shape[0] - 1, 1))
+        scale = np.sqrt(variance)
         self.component_scale_ = np.where(scale > 0, scale, 1.0)
         projected = [self._project(c) for c in cubes]
         n_guide = min(self.guide_components, k)
@@ -258,11 +265,15 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
         return labels, counts
 
     def _project(self, cube):
-        """``(H, W, n_components_)``: the whitened principal components of a cube."""
-        pixels = (cube.reshape(-1, cube.shape[-1]).astype(np.float64) - self.mean_) \
-            / self.scale_
-        return ((pixels @ self.components_.T) / self.component_scale_).reshape(
-            cube.shape[:2] + (self.n_components_,))
+        """``(H, W, n_components_)``: the whitened principal components of a cube, computed
+        a block of pixels at a time (no float64 copy of the cube)."""
+        pixels = cube.reshape(-1, cube.shape[-1])
+        axes = (self.components_ / self.scale_).T / self.component_scale_
+        out = np.empty((pixels.shape[0], self.n_components_))
+        for start in range(0, pixels.shape[0], _BLOCK):
+            chunk = np.asarray(pixels[start:start + _BLOCK], dtype=np.float64)
+            out[start:start + _BLOCK] = (chunk - self.mean_) @ axes
+        return out.reshape(cube.shape[:2] + (self.n_components_,))
 
     def _n_features(self):
         return self.n_components_ * (1 + len(self._windows()))

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 
 from skhsi.classification import SpectralSpatialClassifier
@@ -43,6 +44,22 @@ def test_statistics_come_from_every_pixel_and_the_classifier_from_the_labelled_o
     assert len(model.estimator_.support_vectors_) <= 4  # fitted on the 4 labelled pixels
     assert model.classes_.tolist() == [1, 2]
     assert model.n_pseudo_labels_.tolist() == [0, 0]
+
+
+def test_the_components_are_the_pca_of_the_standardised_pixels():
+    cube, labels, _ = _fields()
+    model = SpectralSpatialClassifier(n_components=4, pseudo_labels=0).fit(
+        cube.astype(np.float32), labels)
+    standard = (cube.reshape(-1, 8) - model.mean_) / model.scale_
+    pca = PCA(n_components=4).fit(standard)
+    signs = np.sign(np.sum(pca.components_ * model.components_, axis=1))
+    np.testing.assert_allclose(model.components_, signs[:, None] * pca.components_,
+                               atol=1e-5)
+    np.testing.assert_allclose(model.component_scale_, np.sqrt(pca.explained_variance_),
+                               rtol=1e-5)
+    # The whitened components have unit variance over the pixels.
+    projected = model._project(cube.astype(np.float32)).reshape(-1, 4)
+    np.testing.assert_allclose(projected.var(axis=0, ddof=1), 1.0, rtol=1e-4)
 
 
 def test_pseudo_labels_are_the_most_confident_unlabelled_pixels_of_each_class():
