@@ -311,6 +311,10 @@ def main(argv=None):
         robustness = [(key[1], key[2], value[0], key[3], key[4], value[1])
                       for key, value in done.items() if key[0] == "variant"]
     minutes = (time.perf_counter() - start) / 60
+    n_runs = len(records) + len(robustness)
+    n_ran = len(tasks) + (len(variant_tasks) if not args.no_robustness else 0)
+    ran = "" if n_ran == n_runs else \
+        f" ({n_ran} of the {n_runs} runs; the others were read from a records file)"
     import sklearn
     import torch
 
@@ -350,7 +354,7 @@ def main(argv=None):
         "",
         f"skhsi {skhsi.__version__}, scikit-learn {sklearn.__version__}, torch "
         f"{torch.__version__} (1 thread per worker, {args.jobs} workers, CPU), Python "
-        f"{platform.python_version()}, {platform.machine()}. Whole run: {minutes:.1f} min.",
+        f"{platform.python_version()}, {platform.machine()}. Whole run: {minutes:.1f} min{ran}.",
         "",
     ])
     write_results(text, args.out)
