@@ -63,11 +63,11 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
     predicted in blocks with that halo gives the whole image's labels.
     There is no randomness unless ``estimator`` has some.
 
-    Memory: the statistics of step 1 are accumulated and the projection
-    computed a block of pixels at a time, so ``fit`` and ``predict`` make no
-    float64 copy of the cube; what they hold beyond it is the features,
-    ``n_components * (1 + len(window_sizes))`` float64 values per pixel (100
-    with the defaults), and the filtered class scores.
+    Memory: the statistics of step 1 are accumulated, the projection computed
+    and the classifier applied a block of pixels at a time, so ``fit`` and
+    ``predict`` make no float64 copy of the cube; what they hold beyond it is
+    the features, ``n_components * (1 + len(window_sizes))`` float64 values
+    per pixel (100 with the defaults), and the class scores.
 
     Parameters
     ----------
@@ -279,9 +279,14 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
         return self.n_components_ * (1 + len(self._windows()))
 
     def _features(self, projected):
-        """The components and their window means, ``(H, W, n_features)``."""
-        parts = [projected] + [box_mean(projected, size // 2) for size in self._windows()]
-        return np.concatenate(parts, axis=-1)
+        """The components and their window means, ``(H, W, n_features)``, written into one
+        array."""
+        k = self.n_components_
+        out = np.empty(projected.shape[:2] + (self._n_features(),))
+        out[..., :k] = projected
+        for i, size in enumerate(self._windows(), start=1):
+            out[..., i * k:(i + 1) * k] = box_mean(projected, size // 2)
+        return out
 
     def _score_maps(self, X):
         check_is_fitted(self, "classes_")
@@ -298,9 +303,19 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
         smoothed by the guided filter."""
         method = getattr(self.estimator_, "decision_function", None) or \
             self.estimator_.predict_proba
-        scores = np.asarray(method(features), dtype=np.float64)
-        if scores.ndim == 1:  # a binary decision function: the second class's margin
-            scores = np.stack([-scores, scores], axis=-1)
+        # A block of pixels at a time: a one-vs-one SVC's pairwise margins stay small.
+        scores = np.empty((features.shape[0], len(self.classes_)))
+        for start in range(0, features.shape[0], _BLOCK):
+            block = np.asarray(method(features[start:start + _BLOCK]), dtype=np.float64)
+            if block.ndim == 1:  # a binary decision function: the second class's margin
+                block = np.stack([-block, block], axis=-1)
+            if block.shape[1:] != (len(self.classes_),):
+                raise ValueError(
+                    f"{type(self).__name__}: the estimator's {method.__name__} must give one "
+                    f"score per class ({len(self.classes_)} columns); got shape "
+                    f"{block.shape} (an SVC with decision_function_shape='ovo' gives one per "
+                    f"pair of classes: use 'ovr').")
+            scores[start:start + _BLOCK] = block
         scores = scores.reshape(projected.shape[:2] + (-1,))
         if self.filter_radius > 0:
             guide = self._guide(projected)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
 
 from skhsi.classification import SpectralSpatialClassifier
 from tests._data import shared_file
@@ -103,6 +104,29 @@ def test_any_classifier_with_scores_and_string_labels():
     assert model.decision_function(cube).shape == (30, 30, 2)
     assert (model.predict(cube) == np.array(["", "crop", "soil"])[truth]).mean() > 0.95
     assert model.score(cube, names) == 1.0
+
+
+def test_scores_a_block_of_pixels_at_a_time_with_the_same_result(monkeypatch):
+    from skhsi.classification import _spectral_spatial
+
+    cube, labels, _ = _fields()
+    whole = SpectralSpatialClassifier(n_components=4).fit(cube, labels)
+    monkeypatch.setattr(_spectral_spatial, "_BLOCK", 37)  # 900 pixels: 25 blocks
+    blocks = SpectralSpatialClassifier(n_components=4).fit(cube, labels)
+    np.testing.assert_allclose(blocks.decision_function(cube), whole.decision_function(cube),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocks.components_, whole.components_, rtol=1e-12, atol=1e-12)
+
+
+def test_an_estimator_with_one_score_per_pair_of_classes_is_refused():
+    rng = np.random.default_rng(0)
+    cube = rng.normal(size=(12, 12, 5))
+    labels = np.zeros((12, 12), dtype=int)
+    labels[0, :8] = [1, 1, 2, 2, 3, 3, 4, 4]
+    model = SpectralSpatialClassifier(SVC(decision_function_shape="ovo"), n_components=3)
+    with pytest.raises(ValueError, match=r"one score per class \(4 columns\); got shape "
+                                         r"\(144, 6\).*decision_function_shape='ovo'"):
+        model.fit(cube, labels)
 
 
 def test_a_batch_gives_a_batch_and_blocks_give_the_whole_image():
