@@ -53,6 +53,7 @@ SECTIONS = {
     "bad_inputs": "python benchmarks/bench_bad_inputs.py",
     "thresholds": "python benchmarks/bench_thresholds.py",
     "two_phase": "python benchmarks/bench_two_phase.py",
+    "classifier_scaling": "python benchmarks/bench_classifier_scaling.py",
 }
 
 
