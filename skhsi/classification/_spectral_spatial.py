@@ -17,7 +17,7 @@ from ._label_maps import LabelMapMixin
 
 __all__ = ["SpectralSpatialClassifier"]
 
-_BLOCK = 65536  # pixels projected at a time
+_BLOCK = 65536  # pixels projected, and classified, at a time
 
 
 class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
