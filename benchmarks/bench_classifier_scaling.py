@@ -1,4 +1,4 @@
-"""Benchmark: how the few-label classifier's time and peak memory grow with the scene, beside an SVC.
+"""Benchmark: the few-label classifier's time and peak memory against the scene's size.
 
 Protocol. The embedded Indian Pines scene (145 x 145 x 200, 16 classes,
 ``skhsi.datasets.load_indian_pines``; no file of shared/data) and its label
@@ -11,20 +11,21 @@ Models:
 
 * ``spectral-spatial``: ``SpectralSpatialClassifier()`` (self-training on);
 * ``no-self-training``: ``SpectralSpatialClassifier(pseudo_labels=0)``;
-* ``svc``: the pixel baseline of the few-label benchmarks, ``StandardScaler``
-  fitted on the labelled pixels and ``SVC(C=100)`` on their spectra, predicting
-  every pixel's spectrum (a block of 65,536 at a time).
+* ``svc``: the pixel baseline of ``bench_few_labels_indian_pines.py``,
+  ``StandardScaler`` fitted on the labelled pixels and ``SVC(C=100)`` on their
+  spectra, predicting every pixel's spectrum.
 
 Each (model, side) runs in a fresh worker process (this script with
 ``--worker``), so the peak memory is that run's alone: the worker builds the
 cube and labels, records its resident memory (``VmRSS``: the baseline, cube
-included, and the model's modules imported), times ``fit`` and ``predict`` with ``time.perf_counter`` and reads
-its peak resident memory (``VmHWM``). Reported: fit, predict and total seconds,
-the support vectors kept, overall accuracy on the tiled label map (a sanity
-check, not a protocol: test pixels are copies of the labelled ones' fields),
-peak RSS, and (peak - baseline) / cube, the working memory beyond the cube.
-Summary per model: the log-log slope of total time against pixel count over
-the sides from 290 up, and the ratio of its total time to the SVC's.
+included, and the model's modules imported), times ``fit`` and ``predict`` with
+``time.perf_counter`` and reads its peak resident memory (``VmHWM``). Reported:
+fit, predict and total seconds, the support vectors kept, overall accuracy on
+the tiled label map (a sanity check, not a protocol: test pixels are copies of
+the labelled ones' fields), peak RSS, and (peak - baseline) / cube, the working
+memory beyond the cube. Summary per model: the log-log slope of total time
+against pixel count over the sides from 290 up, and the ratio of its total time
+to the SVC's.
 
 Usage::
 
@@ -55,42 +56,22 @@ MODELS = {
     "svc": "SVC (RBF, C=100) on the spectra, z-score on the labelled pixels",
 }
 SLOPE_FROM = 290  # smallest side of the slope fit
-_BLOCK = 65536
-
-
-class _SpectralSVC:
-    """The pixel baseline: z-score on the labelled pixels, an RBF SVC on their spectra."""
-
-    def fit(self, cube, labels):
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVC
-
-        keep = labels.ravel() > 0
-        self.model_ = make_pipeline(StandardScaler(), SVC(C=100)).fit(
-            cube.reshape(-1, cube.shape[-1])[keep], labels.ravel()[keep])
-        return self
-
-    def predict(self, cube):
-        import numpy as np
-
-        pixels = cube.reshape(-1, cube.shape[-1])
-        out = np.concatenate([self.model_.predict(pixels[s:s + _BLOCK])
-                              for s in range(0, len(pixels), _BLOCK)])
-        return out.reshape(cube.shape[:2])
 
 
 def _model(name):
     if name == "svc":
-        return _SpectralSVC()
+        from sklearn.svm import SVC
+
+        from bench_few_labels_indian_pines import _Pixels
+
+        return _Pixels(SVC(C=100), "labelled")
     from skhsi.classification import SpectralSpatialClassifier
 
     return SpectralSpatialClassifier(pseudo_labels=0 if name == "no-self-training" else 200)
 
 
 def _support_vectors(model):
-    estimator = getattr(model, "estimator_", None) or model.model_[-1]
-    return int(len(estimator.support_))
+    return int(len((model.estimator_ if hasattr(model, "estimator_") else model.model).support_))
 
 
 def worker(args):
@@ -112,8 +93,7 @@ def worker(args):
         where = np.flatnonzero(truth.ravel() == c)
         labels.flat[rng.choice(where, min(args.labels, where.size), replace=False)] = c
     model = _model(args.model)
-    import sklearn.pipeline  # noqa: F401  (imports in the baseline, not the working memory)
-    import sklearn.preprocessing  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401  (imports in the baseline, not the working memory)
     import sklearn.svm  # noqa: F401
 
     baseline = _status_mb("VmRSS")
@@ -175,7 +155,8 @@ def main(argv=None):
         "side x side pixels, float32; fit on the cube with the drawn labels, predict every "
         "pixel; one fresh process per run. Seconds are wall-clock on a shared machine: "
         "compare within the table. Working memory: (peak RSS - RSS with the cube built and "
-        "the model's modules imported) / cube. Accuracy: the unlabelled pixels of the tiled label map (a sanity check).",
+        "the model's modules imported) / cube. Accuracy: the unlabelled pixels of the tiled "
+        "label map (a sanity check).",
         "",
         "| model | side | pixels | cube MB | fit s | predict s | total s | × SVC | "
         "support vectors | accuracy | peak RSS MB | working memory / cube |",

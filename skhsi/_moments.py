@@ -4,7 +4,7 @@ the cube."""
 import numpy as np
 from scipy import linalg
 
-__all__ = ["accumulate_moments", "cube_moments", "principal_axes"]
+__all__ = ["accumulate_moments", "cube_moments", "principal_axes", "project"]
 
 
 def accumulate_moments(pixels, n=0, mean=None, scatter=0.0, batch_size=65536):
@@ -47,3 +47,13 @@ def principal_axes(covariance, n_components):
     largest = components[np.arange(len(order)), np.abs(components).argmax(axis=1)]
     return components * np.where(largest < 0, -1.0, 1.0)[:, None], \
         np.maximum(variance[order], 0.0)
+
+
+def project(pixels, mean, matrix, batch_size=65536):
+    """``(pixels - mean) @ matrix`` in float64, ``batch_size`` rows at a time: a pixel table
+    of any dtype (a memory-mapped cube too) is never converted whole."""
+    out = np.empty((pixels.shape[0], matrix.shape[1]))
+    for start in range(0, pixels.shape[0], batch_size):
+        chunk = np.asarray(pixels[start:start + batch_size], dtype=np.float64)
+        out[start:start + batch_size] = (chunk - mean) @ matrix
+    return out

@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn.decomposition import PCA
 
-from skhsi._moments import accumulate_moments, cube_moments, principal_axes
+from skhsi._moments import accumulate_moments, cube_moments, principal_axes, project
 
 
 def test_streamed_moments_equal_numpys_whatever_the_batches():
@@ -32,3 +32,14 @@ def test_principal_axes_are_pcas_largest_first_with_positive_largest_loading():
     largest = components[np.arange(3), np.abs(components).argmax(axis=1)]
     assert np.all(largest > 0)
     assert np.all(np.diff(variances) <= 0)
+
+
+def test_project_in_batches_equals_the_whole_product():
+    rng = np.random.default_rng(2)
+    pixels = rng.normal(size=(103, 7)).astype(np.float32)
+    mean, matrix = rng.normal(size=7), rng.normal(size=(7, 3))
+    expected = (pixels.astype(np.float64) - mean) @ matrix
+    for batch_size in (1, 10, 1000):
+        out = project(pixels, mean, matrix, batch_size)
+        assert out.dtype == np.float64 and out.shape == (103, 3)
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)

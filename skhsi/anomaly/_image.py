@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from .._moments import cube_moments, principal_axes
+from .._moments import cube_moments, principal_axes, project
 from ..spatial._base import CubeInputMixin
 from ._base import SpectralOutlierMixin
 
@@ -115,12 +115,8 @@ class ImageOutlierMixin(CubeInputMixin, SpectralOutlierMixin):
 
     def _pixel_features(self, cube):
         """The projection ``(H, W, n_components_)`` of a cube, in float64."""
-        pixels = cube.reshape(-1, cube.shape[-1])
-        out = np.empty((pixels.shape[0], self.n_components_))
-        for start in range(0, pixels.shape[0], self._BLOCK):
-            chunk = np.asarray(pixels[start:start + self._BLOCK], dtype=np.float64)
-            out[start:start + self._BLOCK] = (chunk - self.mean_) @ self.components_.T
-        return out.reshape(cube.shape[:2] + (-1,))
+        return project(cube.reshape(-1, cube.shape[-1]), self.mean_, self.components_.T,
+                       self._BLOCK).reshape(cube.shape[:2] + (-1,))
 
     def _component_scale(self):
         """Standard deviation of every component over the training pixels (never 0)."""

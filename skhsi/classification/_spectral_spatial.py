@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._labels import check_classes, unlabelled
-from .._moments import cube_moments, principal_axes
+from .._moments import cube_moments, principal_axes, project
 from ..base import SpatialReach
 from ..spatial._base import CubeInputMixin
 from ..spatial._guided import box_mean, guided_filter
@@ -267,13 +267,9 @@ class SpectralSpatialClassifier(CubeInputMixin, LabelMapMixin, ClassifierMixin,
     def _project(self, cube):
         """``(H, W, n_components_)``: the whitened principal components of a cube, computed
         a block of pixels at a time (no float64 copy of the cube)."""
-        pixels = cube.reshape(-1, cube.shape[-1])
         axes = (self.components_ / self.scale_).T / self.component_scale_
-        out = np.empty((pixels.shape[0], self.n_components_))
-        for start in range(0, pixels.shape[0], _BLOCK):
-            chunk = np.asarray(pixels[start:start + _BLOCK], dtype=np.float64)
-            out[start:start + _BLOCK] = (chunk - self.mean_) @ axes
-        return out.reshape(cube.shape[:2] + (self.n_components_,))
+        return project(cube.reshape(-1, cube.shape[-1]), self.mean_, axes, _BLOCK).reshape(
+            cube.shape[:2] + (self.n_components_,))
 
     def _n_features(self):
         return self.n_components_ * (1 + len(self._windows()))
