@@ -34,8 +34,9 @@ per placement):
   every pixel outside the object and the scene's own mask.
 
 Reported per detector: the median per-object AUC over all placements of all
-scenes, rows (material, abundance, shape), columns sizes; then the candidate
-(``--candidate``, default ``default``) against global RX cell by cell: margin,
+scenes, rows (material, abundance, shape), columns sizes; then each candidate
+(``--candidate``, default ``default``; several may be named) against global RX
+(``--baseline``) cell by cell: margin,
 whether it is >= RX - 0.02 in every cell, and whether it is >= 0.95 in every
 distinct / abundance-1.0 cell; a 90 % bootstrap interval of every margin (the
 placements resampled in pairs: both detectors scored the same images) and the
@@ -58,8 +59,8 @@ a fresh unfitted estimator); ``--detector-module path.py:NAME`` adds a factory
 Usage::
 
     python benchmarks/bench_object_sizes.py [--detectors default rx local-rx]
-        [--detector-module cand.py:make_candidate] [--candidate default]
-        [--placements 4] [--scenes hydice ...] [--sizes 1 4 ...] [--quick]
+        [--detector-module cand.py:make_candidate] [--candidate default ...]
+        [--placements 8] [--scenes hydice ...] [--sizes 1 4 ...] [--quick]
         [--seed 0] [--jobs 1] [--threads 1] [--csv records.csv]
         [--out benchmarks/results/object_sizes.md]
 
@@ -101,7 +102,7 @@ DETECTORS = {
 }
 SIZES = (1, 4, 16, 64, 144, 256, 400)
 ABUNDANCES = (1.0, 0.5)
-PLACEMENTS = 4
+PLACEMENTS = 8
 QUICK_PLACEMENTS, QUICK_SCENES = 2, ("hydice", "sandiego", "abu-urban-1")
 RX_TOLERANCE = 0.02  # the candidate should reach RX - this in every cell
 DISTINCT_TARGET = 0.95  # ... and this in every distinct, abundance-1.0 cell
@@ -340,7 +341,7 @@ def _summary(records, sizes, candidate, baseline):
     return lines
 
 
-def report(records, detectors, scenes, sizes, placements, seed, candidate, baseline,
+def report(records, detectors, scenes, sizes, placements, seed, candidates, baseline,
            command, wall, jobs):
     n_images = len({(r["scene"], r["shape"], r["size"], r["material"], r["abundance"],
                      r["placement"]) for r in records})
@@ -369,8 +370,9 @@ def report(records, detectors, scenes, sizes, placements, seed, candidate, basel
         lines += [f"## {det}", "",
                   *_table(sizes, lambda m, a, s, n: f"{med[(m, a, s, n)][0]:.3f}"
                           if (m, a, s, n) in med else "–"), ""]
-    if candidate in detectors and baseline in detectors and candidate != baseline:
-        lines += _summary(records, sizes, candidate, baseline) + [""]
+    for candidate in candidates:
+        if candidate in detectors and baseline in detectors and candidate != baseline:
+            lines += _summary(records, sizes, candidate, baseline) + [""]
     lines += ["## Time", "",
               f"Fit + score wall-clock seconds summed over the {n_images} images "
               f"({'one process' if jobs == 1 else f'{jobs} processes'}; on a shared machine "
@@ -427,8 +429,8 @@ def main():
     parser.add_argument("--detector-module", action="append", default=[], metavar="PATH:NAME",
                         help="add a factory (or a dict of factories) from a Python file; "
                              "its name(s) are run too; may repeat")
-    parser.add_argument("--candidate", default="default",
-                        help="detector compared with --baseline in the summary")
+    parser.add_argument("--candidate", nargs="+", default=["default"],
+                        help="detectors compared with --baseline, a summary each")
     parser.add_argument("--baseline", default="rx")
     parser.add_argument("--placements", type=int, default=None,
                         help=f"per scene per cell (default {PLACEMENTS}; "
