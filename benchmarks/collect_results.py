@@ -47,6 +47,11 @@ SECTIONS = {
                          "benchmarks/results/few_labels_5seeds.md",
     "segmentation": "python benchmarks/bench_segmentation.py",
     "object_sizes": "python benchmarks/bench_object_sizes.py --detectors default rx --jobs 2",
+    "object_sizes_global_weight": "python benchmarks/bench_object_sizes.py --detectors rx "
+                                  "--detector-module benchmarks/_global_weights.py:GLOBAL_WEIGHTS"
+                                  " --candidate global-weight-0.4 global-weight-0.8 "
+                                  "global-weight-1.2 --sizes 64 144 256 400 --jobs 2 --out "
+                                  "benchmarks/results/object_sizes_global_weight.md",
     "scaling": "python benchmarks/bench_scaling.py --use-fit-score --detectors default rx "
                "learned-background",
     "import_time": "python benchmarks/bench_import.py --reference DIR",
