@@ -29,7 +29,9 @@ SECTIONS = {
     "reduction": "python benchmarks/bench_reduction.py --threads 1",
     "selection": "python benchmarks/bench_selection.py --threads 1",
     "envi_read": "python benchmarks/bench_envi_read.py --size-gb 2",
-    "robustness": "python benchmarks/bench_robustness.py --threads 1",
+    "robustness": "python benchmarks/bench_robustness.py --threads 1 --reference "
+                  "benchmarks/results/robustness_reference.json --reference-params "
+                  "global_weight=0 local_rx_components=10",
     "autoencoders": "python benchmarks/bench_autoencoders.py --threads 2",
     "tiled_memory": "python benchmarks/bench_tiled_memory.py",
     "onnx": "python benchmarks/bench_onnx.py --threads 1 --repeat 3",
@@ -369,10 +371,17 @@ def target_robustness_reference(text):
     if m is None:
         return None, "robustness: no reference version compared"
     won, total = int(m.group(1)), int(m.group(2))
+    paired = re.search(r"The interval lies wholly below 0 on \*\*(\d+) of (\d+)\*\* variants.*?"
+                       r"Largest loss on a variant RX detects \(RX ≥ 0\.5\): (\S+) "
+                       r"\(([-+]\d\.\d+), (\[.+?\])\)", text, flags=re.S)
+    intervals = "" if paired is None else (
+        f"; 90 % interval of the change wholly below 0 on {paired.group(1)} of "
+        f"{paired.group(2)}, largest loss where RX detects the targets {paired.group(3)} "
+        f"{paired.group(4)} {paired.group(5)}")
     return won == total, (f"default on the robustness variants (and 2× downsampled scenes) "
                           f"against the default before the size rework: as good or better on "
-                          f"{won} of {total}, mean change {m.group(4)} (see the robustness "
-                          "section)")
+                          f"{won} of {total}, mean change {m.group(4)}{intervals} (see the "
+                          "robustness section)")
 
 
 def target_import_time(text):
