@@ -530,7 +530,12 @@ def main(argv=None):
         below = [f"{name} ({d:+.4f}, [{low:+.4f}, {high:+.4f}])"
                  for name, d, low, high, _ in intervals if high < 0]
         detected = [i for i in intervals if i[4]]
-        name, d, low, high, _ = min(detected, key=lambda i: i[1])
+        worst = ""
+        if detected:
+            name, d, low, high, _ = min(detected, key=lambda i: i[1])
+            worst = (f" Largest loss on a variant RX detects (RX ≥ 0.5): {name} ({d:+.4f}, "
+                     f"[{low:+.4f}, {high:+.4f}]); losses over 0.005 there: "
+                     f"{sum(i[1] < -0.005 for i in detected)} of {len(detected)}.")
         lines += [f"Paired against `make_attribute_filter_pipeline({setting})` fitted on every "
                   "variant in this run"
                   + (f" (it reproduces the reference file's AUCs to within "
@@ -539,10 +544,7 @@ def main(argv=None):
                   f"({N_RESAMPLES} resamples; the anomalies resampled as 8-connected objects, "
                   "the background as pixels, both maps on the same resample). The interval "
                   f"lies wholly below 0 on **{len(below)} of {len(intervals)}** variants"
-                  + (f": {', '.join(below)}" if below else "")
-                  + f". Largest loss on a variant RX detects (RX ≥ 0.5): {name} ({d:+.4f}, "
-                  f"[{low:+.4f}, {high:+.4f}]); losses over 0.005 there: "
-                  f"{sum(i[1] < -0.005 for i in detected)} of {len(detected)}.", ""]
+                  + (f": {', '.join(below)}" if below else "") + "." + worst, ""]
     if excluded:
         lines += [f"Left out of the tally, RX AUC under 0.5 (implanted targets less anomalous "
                   f"than the background, no detection test): {', '.join(excluded)}.", ""]
