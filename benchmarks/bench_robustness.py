@@ -56,6 +56,8 @@ to try other settings on the same variants; ``--methods`` runs a subset.
 adds its AUCs and the change per variant (``results/robustness_reference.json``
 holds those of the default before it was made to find objects of every size:
 this script run on commit 42db67c with ``--methods attribute --json-out``).
+``--attribute-params`` fits the attribute-filter pipeline with other settings in
+place of the default (to measure a candidate on every variant).
 ``--reference-params`` names settings of this version's default that reproduce
 the reference version (for the file above: ``global_weight=0
 local_rx_components=10``, no global term and local RX on ten components); the
@@ -71,6 +73,7 @@ Usage::
         [--methods deep-svdd attribute] [--param max_epochs=40 ...]
         [--json-out aucs.json] [--reference benchmarks/results/robustness_reference.json]
         [--reference-params global_weight=0 local_rx_components=10]
+        [--attribute-params global_weight=0.4 ...]
         [--out benchmarks/results/robustness.md]
 """
 
@@ -339,6 +342,9 @@ def main(argv=None):
                         help="settings of this version's default that reproduce the reference "
                              "version: also fitted on every variant, for a bootstrap interval "
                              "of each change")
+    parser.add_argument("--attribute-params", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="settings of make_attribute_filter_pipeline fitted in place of "
+                             "the default")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "robustness.md")
     args = parser.parse_args(argv)
@@ -347,6 +353,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=UserWarning)
     params = _parse_params(args.param)
     reference_params = _parse_params(args.reference_params)
+    attribute_params = _parse_params(args.attribute_params)
     tiled_seeds = args.tiled_seeds or args.seeds
 
     methods = [m for m in METHODS if m in args.methods]
@@ -373,7 +380,7 @@ def main(argv=None):
                 text += ("  Deep SVDD " + " ".join(f"{a:.4f}" for a in aucs)
                          + f"  min-RX {min(aucs) - row['rx']:+.4f}  fit {np.mean(secs):.2f} s")
             if attr:
-                auc, fit_s, scores = run_attribute(v)
+                auc, fit_s, scores = run_attribute(v, **attribute_params)
                 row["attribute"] = (auc, fit_s)
                 text += f"  attribute {auc:.4f}  -RX {auc - row['rx']:+.4f}  fit {fit_s:.2f} s"
                 if reference_params:
@@ -390,9 +397,12 @@ def main(argv=None):
     cmd = "python benchmarks/bench_robustness.py" + (" " + " ".join(argv) if argv else "")
     if argv is None:
         cmd = "python benchmarks/bench_robustness.py " + " ".join(sys.argv[1:])
+    attribute_text = ", ".join(f"{k}={v!r}" for k, v in attribute_params.items())
+    attribute_call = f"make_attribute_filter_pipeline({attribute_text})"
     compared = " and ".join(
         ([f"the Deep SVDD pipeline `{call}` (the previous default)"] if svdd else [])
-        + (["the default `make_attribute_filter_pipeline()`"] if attr else []))
+        + ([f"the attribute-filter pipeline `{attribute_call}`"
+            + ("" if attribute_params else " (the default)")] if attr else []))
     head = "| scene | variant | shape | RX AUC |"
     rule = "|---|---|---|---|"
     if svdd:
@@ -511,7 +521,8 @@ def main(argv=None):
     for method in methods:
         n_ok = n_counted - len(losses[method])
         lead = ("Deep SVDD pipeline (previous default) ≥ RX (minimum over seeds)"
-                if method == "deep-svdd" else "Attribute-filter pipeline (default) ≥ RX")
+                if method == "deep-svdd" else "Attribute-filter pipeline ("
+                + (f"`{attribute_call}`" if attribute_params else "default") + ") ≥ RX")
         margin = "min AUC − RX AUC" if method == "deep-svdd" else "AUC − RX AUC"
         lines += [
             f"{lead} on **{n_ok} of {n_counted}** variants"
@@ -521,7 +532,8 @@ def main(argv=None):
         ]
     if changes:
         worse = [f"{name} ({d:+.4f})" for name, d in changes if d < -0.0005]
-        lines += [f"Against the reference version ({args.reference.name}): the default is "
+        subject = f"`{attribute_call}` is" if attribute_params else "the default is"
+        lines += [f"Against the reference version ({args.reference.name}): {subject} "
                   f"as good or better on **{len(changes) - len(worse)} of {len(changes)}** "
                   "variants (change ≥ -0.0005)"
                   + (f"; lower on: {', '.join(worse)}." if worse else ".")
