@@ -80,6 +80,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +234,8 @@ def medians(records, detector):
 def margin_intervals(records, candidate, baseline, level=INTERVAL_LEVEL,
                      n_resamples=N_RESAMPLES, seed=0):
     """{(material, abundance, shape, size): (low, high)}: a percentile bootstrap interval of
-    the difference of medians (candidate minus baseline), placements resampled in pairs.
+    the difference of medians (candidate minus baseline), placements resampled in pairs
+    (:func:`scipy.stats.bootstrap` with ``paired=True``).
 
     The two detectors score the same images, so a resample draws placements (scene,
     placement) and takes both detectors' AUCs of each; only placements that both
@@ -248,17 +250,22 @@ def margin_intervals(records, candidate, baseline, level=INTERVAL_LEVEL,
             aucs.setdefault(cell, {}).setdefault((r["scene"], r["placement"]), {})[
                 r["detector"]] = r["auc"]
     rng = np.random.default_rng(seed)
-    tail = 50.0 * (1.0 - level)
     out = {}
     for cell, by_placement in aucs.items():
         pairs = np.array([(d[candidate], d[baseline]) for d in by_placement.values()
                           if candidate in d and baseline in d])
         if len(pairs) == 0:
             continue
-        draws = pairs[rng.integers(0, len(pairs), (n_resamples, len(pairs)))]
-        margins = np.median(draws[..., 0], axis=1) - np.median(draws[..., 1], axis=1)
-        out[cell] = tuple(float(v) for v in np.percentile(margins, [tail, 100.0 - tail]))
+        result = stats.bootstrap((pairs[:, 0], pairs[:, 1]), _median_margin, paired=True,
+                                 vectorized=True, n_resamples=n_resamples,
+                                 confidence_level=level, method="percentile", random_state=rng)
+        out[cell] = (float(result.confidence_interval.low),
+                     float(result.confidence_interval.high))
     return out
+
+
+def _median_margin(candidate, baseline, axis=-1):
+    return np.median(candidate, axis=axis) - np.median(baseline, axis=axis)
 
 
 def _table(sizes, fmt):
